@@ -1,0 +1,3 @@
+//! `bench-runner`: builds benchlab's images and measures its services under load.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The conformance suite and micro-benchmarks live in tests/ and benches/.
