@@ -1,1 +1,3 @@
-fn main() { svc_build::export_framework_version("hyper", "1"); }
+fn main() {
+    svc_build::export_framework_version("hyper", "1");
+}

@@ -1,1 +1,14 @@
-//! placeholder
+//! What every benchlab service shares, so the framework crates hold only framework glue.
+//!
+//! The contract (see `frameworks/README.md`) is implemented here once: the reply for each
+//! route ([`reply`]), the environment configuration ([`config`]) and the process life cycle:
+//! runtime, startup line and graceful shutdown ([`lifecycle`]). A framework crate routes
+//! requests to these functions and turns a [`Reply`] into its own response type.
+
+pub mod config;
+pub mod lifecycle;
+pub mod reply;
+
+pub use config::{Config, ConfigError};
+pub use lifecycle::{Service, Shutdown};
+pub use reply::{CONTENT_TYPE, Reply};

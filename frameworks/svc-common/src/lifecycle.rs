@@ -1,0 +1,106 @@
+//! The process life cycle every service shares: runtime, startup line, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+
+use crate::Config;
+
+/// Who a service is: its binary, the framework it runs on and that framework's locked
+/// version (from the build script, see `svc-build`).
+#[derive(Debug, Clone, Copy)]
+pub struct Service {
+    pub binary: &'static str,
+    pub framework: &'static str,
+    pub framework_version: &'static str,
+}
+
+impl Service {
+    /// The configuration from the environment; on a bad value, prints one line naming the
+    /// variable and the value and exits with status 2.
+    pub fn config_or_exit(&self) -> Config {
+        Config::from_env().unwrap_or_else(|err| {
+            eprintln!("{}: {err}", self.binary);
+            std::process::exit(2)
+        })
+    }
+
+    /// The one line a service prints on start, once it is bound and ready to accept.
+    pub fn announce(&self, addr: SocketAddr, workers: NonZeroUsize) {
+        println!(
+            "{}: {} {} listening on {addr} (workers: {workers})",
+            self.binary, self.framework, self.framework_version
+        );
+    }
+
+    /// Reports a failure to start (say, the port is taken) and returns exit status 1.
+    pub fn fail(&self, what: &str, err: impl std::fmt::Display) -> ExitCode {
+        eprintln!("{}: {what}: {err}", self.binary);
+        ExitCode::FAILURE
+    }
+}
+
+/// A multi-threaded tokio runtime with `workers` worker threads.
+pub fn runtime(workers: NonZeroUsize) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers.get())
+        .enable_all()
+        .build()
+}
+
+/// SIGTERM or SIGINT, seen by every clone. Install it before announcing readiness, so a
+/// signal sent right after the startup line is not lost to the default action.
+#[derive(Debug, Clone)]
+pub struct Shutdown {
+    requested: watch::Receiver<bool>,
+}
+
+impl Shutdown {
+    /// Registers the handlers. Must be called inside a tokio runtime.
+    pub fn install() -> std::io::Result<Self> {
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        let (tx, requested) = watch::channel(false);
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            let _ = tx.send(true);
+        });
+        Ok(Shutdown { requested })
+    }
+
+    /// Resolves once a signal has arrived.
+    pub async fn requested(&self) {
+        let mut requested = self.requested.clone();
+        // An error means the signal task is gone, which only happens with the runtime.
+        let _ = requested.wait_for(|&requested| requested).await;
+    }
+
+    /// Drives `server` (which must start its own graceful shutdown when [`Self::requested`]
+    /// resolves) until it ends. After the signal it gets `grace` to finish its in-flight
+    /// requests; past that the service stops waiting and says so.
+    pub async fn drain<F: Future>(&self, server: F, grace: Duration) -> Option<F::Output> {
+        tokio::pin!(server);
+        tokio::select! {
+            output = &mut server => return Some(output),
+            () = self.requested() => {}
+        }
+        match tokio::time::timeout(grace, server).await {
+            Ok(output) => Some(output),
+            Err(_) => {
+                eprintln!(
+                    "stopped waiting for the server after the shutdown grace period of {} ms",
+                    grace.as_millis()
+                );
+                None
+            }
+        }
+    }
+}

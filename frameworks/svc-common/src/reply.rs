@@ -1,0 +1,189 @@
+//! The replies of the contract: status and JSON body for every route, byte for byte.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// The `Content-Type` of every reply.
+pub const CONTENT_TYPE: &str = "application/json";
+
+/// The largest `<ms>` that `/sleep/<ms>` accepts: one minute.
+pub const MAX_SLEEP_MS: u64 = 60_000;
+
+const HELLO_BODY: &str = r#"{"message":"Hello, World!"}"#;
+const NOT_FOUND_BODY: &str = r#"{"error":"not found"}"#;
+const METHOD_NOT_ALLOWED_BODY: &str = r#"{"error":"method not allowed"}"#;
+
+/// A framework-neutral response: a status code and a JSON body. Every reply carries
+/// [`CONTENT_TYPE`]; frameworks add `Content-Length` and `Date` themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Cow<'static, str>,
+}
+
+impl Reply {
+    fn new(status: u16, body: impl Into<Cow<'static, str>>) -> Self {
+        Reply {
+            status,
+            body: body.into(),
+        }
+    }
+
+    /// The `Allow` header a 405 reply must carry (RFC 9110, section 15.5.6): the contract's
+    /// routes answer `GET` only.
+    pub fn allow(&self) -> Option<&'static str> {
+        (self.status == 405).then_some("GET")
+    }
+
+    /// The body as [`Bytes`], without copying.
+    pub fn into_bytes(self) -> Bytes {
+        match self.body {
+            Cow::Borrowed(body) => Bytes::from_static(body.as_bytes()),
+            Cow::Owned(body) => Bytes::from(body),
+        }
+    }
+}
+
+/// `GET /hello`.
+pub fn hello() -> Reply {
+    Reply::new(200, HELLO_BODY)
+}
+
+/// `GET /sleep/<ms>`: waits `<ms>` milliseconds on the runtime's timer, never blocking the
+/// worker thread, or answers 400 when `raw_ms` is not a valid duration.
+pub async fn sleep(raw_ms: &str) -> Reply {
+    match parse_sleep_ms(raw_ms) {
+        Ok(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            Reply::new(200, format!(r#"{{"slept_ms":{ms}}}"#))
+        }
+        Err(err) => err.into(),
+    }
+}
+
+/// Every request the framework's router did not send to [`hello`] or [`sleep`]: 405 for
+/// another method on a known path, 400 for `GET /sleep/` (the empty `<ms>`, which routers do
+/// not match), 404 for the rest. `path` is the request's path without its query.
+pub fn unrouted(method_is_get: bool, path: &str) -> Reply {
+    let sleep_ms = path.strip_prefix("/sleep/");
+    let known = path == "/hello" || sleep_ms.is_some_and(|ms| !ms.contains('/'));
+    match (known, method_is_get) {
+        (true, false) => Reply::new(405, METHOD_NOT_ALLOWED_BODY),
+        (true, true) if sleep_ms == Some("") => SleepError::Missing.into(),
+        _ => Reply::new(404, NOT_FOUND_BODY),
+    }
+}
+
+/// Parses the `<ms>` of `/sleep/<ms>`: ASCII decimal digits only (no sign, no fraction), at
+/// most [`MAX_SLEEP_MS`].
+pub fn parse_sleep_ms(raw: &str) -> Result<u64, SleepError> {
+    if raw.is_empty() {
+        return Err(SleepError::Missing);
+    }
+    if !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SleepError::NotAnInteger(raw.to_owned()));
+    }
+    // Only digits are left, so the one way to fail is overflow: out of range too.
+    match raw.parse::<u64>() {
+        Ok(ms) if ms <= MAX_SLEEP_MS => Ok(ms),
+        _ => Err(SleepError::OutOfRange(raw.to_owned())),
+    }
+}
+
+/// Why a `<ms>` was refused. Its `Display` is the `error` message of the 400 reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SleepError {
+    Missing,
+    NotAnInteger(String),
+    OutOfRange(String),
+}
+
+impl fmt::Display for SleepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SleepError::Missing => write!(
+                f,
+                "missing sleep duration: use /sleep/<ms> with <ms> from 0 to {MAX_SLEEP_MS}"
+            ),
+            SleepError::NotAnInteger(raw) => write!(
+                f,
+                "invalid sleep duration '{raw}': <ms> must be a whole number of milliseconds \
+                 from 0 to {MAX_SLEEP_MS}"
+            ),
+            SleepError::OutOfRange(raw) => write!(
+                f,
+                "sleep duration {raw} ms is out of range: <ms> must be from 0 to {MAX_SLEEP_MS}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SleepError {}
+
+impl From<SleepError> for Reply {
+    fn from(err: SleepError) -> Self {
+        let body = serde_json::json!({ "error": err.to_string() });
+        Reply::new(400, body.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sleep_durations_are_whole_milliseconds_up_to_a_minute() {
+        assert_eq!(parse_sleep_ms("0"), Ok(0));
+        assert_eq!(parse_sleep_ms("007"), Ok(7));
+        assert_eq!(parse_sleep_ms("60000"), Ok(60_000));
+        for raw in ["abc", "-1", "+1", "1.5", " 1", "1e3", "١"] {
+            assert_eq!(
+                parse_sleep_ms(raw),
+                Err(SleepError::NotAnInteger(raw.into())),
+                "{raw}"
+            );
+        }
+        for raw in ["60001", "18446744073709551615", "99999999999999999999"] {
+            assert_eq!(parse_sleep_ms(raw), Err(SleepError::OutOfRange(raw.into())));
+        }
+        assert_eq!(parse_sleep_ms(""), Err(SleepError::Missing));
+    }
+
+    #[test]
+    fn bad_durations_are_400_with_an_escaped_json_message() {
+        let reply = Reply::from(SleepError::NotAnInteger(r#"a"b"#.into()));
+        assert_eq!(reply.status, 400);
+        assert_eq!(
+            reply.body,
+            r#"{"error":"invalid sleep duration 'a\"b': <ms> must be a whole number of milliseconds from 0 to 60000"}"#
+        );
+    }
+
+    #[test]
+    fn unrouted_requests_are_405_on_known_paths_and_404_elsewhere() {
+        let status = |get, path| unrouted(get, path).status;
+        assert_eq!(status(false, "/hello"), 405);
+        assert_eq!(unrouted(false, "/hello").allow(), Some("GET"));
+        assert_eq!(unrouted(true, "/nope").allow(), None);
+        assert_eq!(status(false, "/sleep/10"), 405);
+        assert_eq!(status(false, "/sleep/"), 405);
+        assert_eq!(status(true, "/sleep/"), 400);
+        assert_eq!(status(true, "/nope"), 404);
+        assert_eq!(status(false, "/nope"), 404);
+        assert_eq!(status(true, "/hello/"), 404);
+        assert_eq!(status(true, "/sleep/1/2"), 404);
+        assert_eq!(status(true, "/sleep"), 404);
+        assert_eq!(unrouted(true, "/x").body, r#"{"error":"not found"}"#);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sleep_waits_on_the_timer_then_reports_the_duration() {
+        let start = tokio::time::Instant::now();
+        let reply = sleep("250").await;
+        assert_eq!(start.elapsed(), Duration::from_millis(250));
+        assert_eq!(reply, Reply::new(200, r#"{"slept_ms":250}"#));
+    }
+}
