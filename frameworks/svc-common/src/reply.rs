@@ -57,7 +57,11 @@ pub fn hello() -> Reply {
 pub async fn sleep(raw_ms: &str) -> Reply {
     match parse_sleep_ms(raw_ms) {
         Ok(ms) => {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
+            // tokio's timer rounds a deadline up to its next millisecond tick, so even a zero
+            // sleep would take about 1 ms: `/sleep/0` answers at once instead.
+            if ms > 0 {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
             Reply::new(200, format!(r#"{{"slept_ms":{ms}}}"#))
         }
         Err(err) => err.into(),
@@ -132,6 +136,8 @@ impl From<SleepError> for Reply {
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+
     use super::*;
 
     #[test]
@@ -177,6 +183,17 @@ mod tests {
         assert_eq!(status(true, "/sleep/1/2"), 404);
         assert_eq!(status(true, "/sleep"), 404);
         assert_eq!(unrouted(true, "/x").body, r#"{"error":"not found"}"#);
+    }
+
+    #[tokio::test]
+    async fn sleep_0_answers_without_waiting_for_a_timer_tick() {
+        // A zero sleep on tokio's timer is pending until the next 1 ms tick.
+        let mut reply = std::pin::pin!(sleep("0"));
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        assert_eq!(
+            reply.as_mut().poll(&mut context),
+            std::task::Poll::Ready(Reply::new(200, r#"{"slept_ms":0}"#))
+        );
     }
 
     #[tokio::test(start_paused = true)]

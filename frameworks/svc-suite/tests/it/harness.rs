@@ -19,39 +19,31 @@ use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStderr, Command};
 use tokio::time::timeout;
 
-/// Every service package, built once per test run.
-const PACKAGES: [&str; 4] = ["svc-axum", "svc-actix-web", "svc-rocket", "svc-hyper"];
-
 /// How long a service may take to print its startup line.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The path of `package`'s binary, built by cargo with the profile of this test run. The
-/// first caller builds every service, so a stale binary is never tested.
+/// The path of `package`'s binary, built by cargo with the profile of this test run the
+/// first time it is asked for, so a stale binary is never tested.
 pub fn binary(package: &str) -> PathBuf {
     static BUILT: Mutex<Option<HashMap<String, PathBuf>>> = Mutex::new(None);
     let mut built = BUILT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let built = built.get_or_insert_with(|| {
-        let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
-        PACKAGES
-            .iter()
-            .map(|&package| {
-                let run = escargot::CargoBuild::new()
-                    .manifest_path(&manifest)
-                    .package(package)
-                    .bin(package)
-                    .current_release()
-                    .run()
-                    .unwrap_or_else(|err| panic!("could not build {package}: {err}"));
-                (package.to_owned(), run.path().to_owned())
-            })
-            .collect()
-    });
-    built
-        .get(package)
-        .unwrap_or_else(|| panic!("{package} is not in the suite's PACKAGES"))
-        .clone()
+    let built = built.get_or_insert_with(HashMap::new);
+    if let Some(path) = built.get(package) {
+        return path.clone();
+    }
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+    let run = escargot::CargoBuild::new()
+        .manifest_path(&manifest)
+        .package(package)
+        .bin(package)
+        .current_release()
+        .run()
+        .unwrap_or_else(|err| panic!("could not build {package}: {err}"));
+    let path = run.path().to_owned();
+    built.insert(package.to_owned(), path.clone());
+    path
 }
 
 /// A service started with `PORT=0` on 127.0.0.1; killed when dropped.

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command (README): what CI runs on a fresh clone. It installs what a fresh machine
+# lacks (Docker's engine and mmdebstrap, from Debian's packages), starts dockerd when no
+# engine answers, then checks formatting and lints and runs every test, the Docker ones
+# included: they are never skipped here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "Docker engine and mmdebstrap"
+scripts/ensure-docker.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --workspace
