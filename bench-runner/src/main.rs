@@ -1,3 +1,16 @@
 //! `bench-runner`: builds benchlab's images and measures its services under load.
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = bench_runner::cli::Cli::parse();
+    match bench_runner::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

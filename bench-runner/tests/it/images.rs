@@ -1,0 +1,227 @@
+//! The image lab against a real engine: the bases, the 12 framework × base images built through
+//! the library, each one measured, started on the host network and asked for `/hello`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bench_runner::bases::{BaseImage, BaseOptions};
+use bench_runner::binaries::Binary;
+use bench_runner::catalog::{Base, Framework};
+use bench_runner::images::{self, ImageOptions};
+use bench_runner::lab;
+use bench_runner::results::{ImageRow, Provenance};
+use bench_runner::service;
+use bench_runner::workspace::Workspace;
+
+use crate::support::{self, Sweep, TEST_LABEL, TEST_REPOSITORY};
+
+/// The user every benchlab image runs as: distroless' `nonroot`.
+const NONROOT: u32 = 65532;
+
+fn test_image_options() -> ImageOptions {
+    ImageOptions {
+        repository: TEST_REPOSITORY.to_owned(),
+        extra_labels: BTreeMap::from([(TEST_LABEL.to_owned(), "1".to_owned())]),
+        rebuild: false,
+    }
+}
+
+/// Try a registry only when the environment allows it (`BENCHLAB_NO_PULL` unset); offline the
+/// pull fails fast and the base is built.
+fn base_options() -> BaseOptions {
+    BaseOptions {
+        pull: std::env::var_os("BENCHLAB_NO_PULL").is_none(),
+        rebuild: false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_3_every_image_serves_hello_as_nonroot() {
+    let Some(docker) = support::engine().await else {
+        return;
+    };
+    let _sweep = Sweep::new(&docker).await;
+    let workspace = Workspace::locate().expect("the workspace");
+
+    let bases = lab::ensure_bases(&docker, &Base::ALL, base_options())
+        .await
+        .expect("every base is present, pulled or built");
+    let binaries = lab::build_binaries(&workspace, &Framework::ALL)
+        .await
+        .expect("the static release binaries build");
+    let options = test_image_options();
+    let built = lab::build_images(
+        &docker,
+        &workspace.dockerfiles(),
+        &binaries,
+        &bases,
+        &options,
+    )
+    .await;
+    let failures: Vec<String> = built
+        .failures
+        .iter()
+        .map(|(tag, err)| format!("{tag}: {err:#}"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "images failed:\n{}",
+        failures.join("\n")
+    );
+    assert_eq!(built.images.len(), 12, "4 frameworks × 3 bases");
+
+    let rows = lab::measure_images(&docker, &built.images)
+        .await
+        .expect("the images can be measured");
+    for row in &rows {
+        check_row(row, &binaries[&row.framework], &bases[&row.base]);
+    }
+
+    for image in &built.images {
+        let tag = &image.tag;
+        let running = service::start(&docker, tag, &[], support::test_labels())
+            .await
+            .unwrap_or_else(|err| panic!("{tag} does not start: {err:#}"));
+        let response = support::get(running.addr, "/hello")
+            .await
+            .unwrap_or_else(|err| panic!("{tag}: GET /hello failed: {err}"));
+        assert_eq!(response.status, 200, "{tag}: GET /hello");
+        assert_eq!(response.body, r#"{"message":"Hello, World!"}"#, "{tag}");
+
+        let pid = docker
+            .inspect_container(running.container.id(), None)
+            .await
+            .expect("the container can be inspected")
+            .state
+            .and_then(|state| state.pid)
+            .expect("a running container has a pid");
+        let uids = support::process_uids(pid)
+            .unwrap_or_else(|err| panic!("{tag}: cannot read /proc/{pid}/status: {err}"));
+        assert_eq!(uids, [NONROOT; 4], "{tag}: real, effective, saved, fs uid");
+
+        let exit = service::stop(&docker, running.container.id(), Duration::from_secs(10))
+            .await
+            .expect("the container stops");
+        assert_eq!(exit, 0, "{tag}: SIGTERM (the stop signal) ends it cleanly");
+        running
+            .container
+            .remove()
+            .await
+            .expect("the container is removed");
+    }
+
+    // Nothing changed: building again keeps the image. A different binary rebuilds it.
+    let axum = &binaries[&Framework::Axum];
+    let scratch = &bases[&Base::Scratch];
+    let again = images::ensure_image(&docker, &workspace.dockerfiles(), axum, scratch, &options)
+        .await
+        .expect("the unchanged image is kept");
+    assert!(
+        !again.rebuilt,
+        "{}: nothing changed, so no rebuild",
+        again.tag
+    );
+    let changed = Binary {
+        sha256: "0".repeat(64),
+        ..axum.clone()
+    };
+    let rebuilt = images::ensure_image(
+        &docker,
+        &workspace.dockerfiles(),
+        &changed,
+        scratch,
+        &options,
+    )
+    .await
+    .expect("the image is rebuilt");
+    assert!(
+        rebuilt.rebuilt,
+        "{}: the binary digest changed",
+        rebuilt.tag
+    );
+}
+
+/// What the image table must say about an image of `binary` on `base`.
+fn check_row(row: &ImageRow, binary: &Binary, base: &BaseImage) {
+    let tag = &row.tag;
+    assert_eq!(
+        row.binary_bytes, binary.size,
+        "{tag}: the image holds the built binary"
+    );
+    assert_eq!(row.user, "65532:65532", "{tag}");
+    assert_eq!(row.base_provenance, base.provenance, "{tag}");
+    match row.base {
+        Base::Scratch => {
+            assert_eq!((row.layers, row.files), (1, 1), "{tag}: the binary alone");
+            let overhead = row.image_bytes.abs_diff(row.binary_bytes) as f64;
+            assert!(
+                overhead <= 0.01 * row.binary_bytes as f64,
+                "{tag}: {} bytes of image for a {} byte binary",
+                row.image_bytes,
+                row.binary_bytes
+            );
+            assert_eq!(row.base_provenance, Provenance::Scratch);
+        }
+        Base::Distroless | Base::Debian => {
+            assert_eq!(row.layers, 2, "{tag}: the base and the binary");
+            assert!(row.image_bytes > row.binary_bytes, "{tag}");
+            assert!(row.compressed_bytes < row.image_bytes, "{tag}");
+        }
+    }
+    let has_shell = row.base == Base::Debian;
+    assert_eq!(
+        row.shell.is_some(),
+        has_shell,
+        "{tag}: shell {:?}",
+        row.shell
+    );
+    assert_eq!(
+        row.package_manager.is_some(),
+        has_shell,
+        "{tag}: package manager {:?}",
+        row.package_manager
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_3_failed_build_names_the_image_and_says_why() {
+    let Some(docker) = support::engine().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("svc-axum");
+    std::fs::write(&path, b"not really a binary").expect("a stand-in binary");
+    let binary = Binary {
+        framework: Framework::Axum,
+        path,
+        size: 19,
+        sha256: "1".repeat(64),
+    };
+    let missing_base = BaseImage {
+        base: Base::Distroless,
+        reference: Some(format!("{TEST_REPOSITORY}/no-such-base:missing")),
+        id: Some("sha256:none".to_owned()),
+        provenance: Provenance::Scratch,
+    };
+    let workspace = Workspace::locate().expect("the workspace");
+    let err = images::ensure_image(
+        &docker,
+        &workspace.dockerfiles(),
+        &binary,
+        &missing_base,
+        &test_image_options(),
+    )
+    .await
+    .expect_err("a build from a base that does not exist fails");
+    let message = format!("{err:#}");
+    let expected = format!(
+        "could not build image '{TEST_REPOSITORY}/axum:distroless' on \
+         '{TEST_REPOSITORY}/no-such-base:missing': "
+    );
+    assert!(message.starts_with(&expected), "{message}");
+    assert!(
+        message.len() > expected.len() + 10,
+        "the engine's reason follows: {message}"
+    );
+    eprintln!("as reported: {message}");
+}

@@ -1,0 +1,6 @@
+//! Integration tests of bench-runner, in one binary: the command line as users call it, and
+//! the image lab against a real Docker engine (bases, the 12 images, each one started).
+
+mod cli;
+mod images;
+mod support;
