@@ -1,7 +1,67 @@
 //! The IO-free core of `bench-runner run`: the plan, oha's JSON, statistics, the result
-//! contract and its exporters. Nothing here reads a file, a socket, a process or the clock.
+//! contract and its exporters. Nothing here reads a file, a socket, a process or the clock;
+//! every reading comes in as an argument, every output leaves as a `String`.
+//!
+//! - [`plan`]: the [`Matrix`](plan::Matrix) (defaults, `--quick`, the TOML matrix file,
+//!   validation) and its expansion into [`Cell`](plan::Cell)s in one pinned order.
+//! - [`oha`]: the arguments to give oha, its JSON report, and the vegeta-style
+//!   [`LoadReport`](oha::LoadReport) benchlab keeps.
+//! - [`stats`]: median, range, CV and MAD outliers over repetitions.
+//! - [`results`]: the output contract, [`RunResults`](results::RunResults), and the rules that
+//!   flag cells (generator-bound, noisy, calibration).
+//! - [`export`]: `results.json`, `results.md` and `results.csv` as strings.
+//!
+//! The runner's IO side drives it like this:
+//!
+//! ```
+//! use std::time::Duration;
+//! use bench_core::export;
+//! use bench_core::oha::{LoadReport, OhaReport, oha_args};
+//! use bench_core::plan::{Matrix, PartialMatrix};
+//! use bench_core::results::{
+//!     CellResult, GeneratorUsage, Lifecycle, Provenance, Repetition, RunResults, ServerUsage,
+//! };
+//!
+//! // Options: defaults, then the matrix file, then the flags; checked before any container.
+//! let mut matrix = Matrix::default();
+//! matrix.apply(PartialMatrix::from_toml(r#"connections = [1, 16]"#)?);
+//! matrix.validate(&["axum", "actix-web", "rocket", "hyper"], &["scratch", "distroless", "debian"])?;
+//! matrix.validate_host(2)?;
+//! println!("about {:?}", matrix.estimate());
+//!
+//! let mut results = RunResults::new(Provenance::default(), matrix.clone());
+//! for cell in results.pending_cells(false) {
+//!     // Start a container with cell.cpu.nano_cpus(), cell.cpu.memory_bytes(),
+//!     // WORKERS=cell.workers() and matrix.server_cpus; wait for /hello; warm up; then per
+//!     // repetition run oha with these arguments, reading the cgroup around it:
+//!     let url = format!("http://127.0.0.1:8080{}", cell.endpoint.path());
+//!     let _args = oha_args(&url, cell.connections, matrix.duration, matrix.generator_threads());
+//!     let json = r#"{"summary": {"successRate": 1.0, "total": 10.0, "slowest": 0.002,
+//!         "fastest": 0.00003, "average": 0.0002, "requestsPerSec": 50000.3, "totalData": 1,
+//!         "sizePerRequest": 27, "sizePerSec": 1.0},
+//!         "latencyPercentiles": {"p10": null, "p25": null, "p50": 0.0002, "p75": null,
+//!         "p90": 0.0003, "p95": null, "p99": 0.0009, "p99.9": 0.0015, "p99.99": null},
+//!         "statusCodeDistribution": {"200": 500000}, "errorDistribution": {"aborted due to deadline": 3}}"#;
+//!     let report = OhaReport::from_json(json)?;
+//!     let wall = Duration::from_secs(10);
+//!     let repetition = Repetition {
+//!         load: LoadReport::from_oha(&report, wall)?,
+//!         server: ServerUsage::from_readings(Duration::from_secs(5), wall, 500_000, &[4 << 20]),
+//!         generator: GeneratorUsage::from_readings(Duration::from_secs(9), wall, 1),
+//!     };
+//!     let lifecycle = Lifecycle { ready_ms: Some(285.0), stop_ms: Some(12.0), killed: false };
+//!     results.record(CellResult::measured(cell, vec![repetition], lifecycle));
+//!     // After every cell: write all three, so an interruption loses nothing.
+//!     let (_json, _md, _csv) = (export::json(&results), export::markdown(&results), export::csv(&results));
+//! }
+//! assert!(results.pending_cells(false).is_empty());
+//! assert!(!results.any_failed());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
+pub mod export;
 pub mod oha;
 pub mod plan;
+pub mod results;
 pub mod stats;
 pub mod units;

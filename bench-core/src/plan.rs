@@ -1172,6 +1172,31 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_matrix_file_is_valid() {
+        let file = r#"
+            backend = "docker"
+            frameworks = ["axum", "hyper"]
+            bases = ["scratch", "debian"]
+            cpus = [0.25, 0.5, { vcpus = 1, memory-mib = 4096 }]
+            connections = [1, 16, 64, 256]
+            endpoints = ["/hello", "/sleep/100"]
+            warmup = "3s"
+            duration = "10s"
+            repetitions = 3
+            startup-runs = 5
+            server-cpus = "1"
+            generator-cpus = "0"
+            ready-timeout = "10s"
+            stop-timeout = "10s"
+        "#;
+        let mut matrix = Matrix::quick();
+        matrix.apply(PartialMatrix::from_toml(file).unwrap());
+        matrix.validate(FRAMEWORKS, BASES).unwrap();
+        assert_eq!(matrix.cells().len(), 2 * 2 * 3 * 4 * 2);
+        assert_eq!(matrix.repetitions, 3);
+    }
+
+    #[test]
     fn matrix_file_errors_name_the_key_and_the_place() {
         let err = |text: &str| PartialMatrix::from_toml(text).unwrap_err().to_string();
         insta::assert_snapshot!(err("conections = [1]"), @"key `conections`: line 1, column 1: unknown field `conections`, expected one of `backend`, `frameworks`, `bases`, `cpus`, `connections`, `endpoints`, `warmup`, `duration`, `repetitions`, `startup-runs`, `server-cpus`, `generator-cpus`, `ready-timeout`, `stop-timeout`");

@@ -1,0 +1,144 @@
+//! `results.csv`: one row per recorded cell with every summary column and its flags, for
+//! spreadsheets and plotting. Exact values; an empty field is a value that does not exist
+//! (no 2xx response, no repetition, not a calibration cell).
+
+use crate::results::{CellResult, Flag, Outcome, RunResults};
+use crate::stats::Spread;
+
+/// The header, in order. Units are in the names; `_cv` columns are fractions.
+pub const CSV_COLUMNS: &[&str] = &[
+    "id",
+    "framework",
+    "base",
+    "vcpus",
+    "memory_mib",
+    "workers",
+    "endpoint",
+    "connections",
+    "status",
+    "failed_stage",
+    "failure_reason",
+    "repetitions",
+    "rate_2xx_median",
+    "rate_2xx_min",
+    "rate_2xx_max",
+    "rate_2xx_cv",
+    "rate_per_vcpu",
+    "latency_p50_us_median",
+    "latency_p50_us_min",
+    "latency_p50_us_max",
+    "latency_p99_us_median",
+    "latency_p99_us_min",
+    "latency_p99_us_max",
+    "success_ratio_median",
+    "server_cpu_percent_median",
+    "server_cpu_percent_min",
+    "server_cpu_percent_max",
+    "cpu_us_per_request_median",
+    "cpu_us_per_request_min",
+    "cpu_us_per_request_max",
+    "mem_mean_bytes_median",
+    "mem_peak_bytes_median",
+    "mem_peak_bytes_max",
+    "generator_cpu_percent_median",
+    "generator_bound",
+    "noisy",
+    "unsuccessful",
+    "calibration_expected_rate",
+    "calibration_deviation_percent",
+    "ready_ms",
+    "stop_ms",
+    "flags",
+];
+
+/// `results.csv`: [`CSV_COLUMNS`], then a row per recorded cell in matrix order.
+pub fn csv(results: &RunResults) -> String {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(CSV_COLUMNS)
+        .expect("writing to memory cannot fail");
+    for cell in &results.cells {
+        let row = row(cell);
+        debug_assert_eq!(row.len(), CSV_COLUMNS.len());
+        writer
+            .write_record(&row)
+            .expect("writing to memory cannot fail");
+    }
+    let bytes = writer.into_inner().expect("writing to memory cannot fail");
+    String::from_utf8(bytes).expect("every field is a Rust string")
+}
+
+fn num(value: f64) -> String {
+    value.to_string()
+}
+
+fn opt(value: Option<f64>) -> String {
+    value.map(num).unwrap_or_default()
+}
+
+fn spread3(spread: Option<&Spread>) -> [String; 3] {
+    [
+        opt(spread.map(|s| s.median)),
+        opt(spread.map(|s| s.min)),
+        opt(spread.map(|s| s.max)),
+    ]
+}
+
+fn row(result: &CellResult) -> Vec<String> {
+    let cell = &result.cell;
+    let summary = result.summary.as_ref();
+    let (status, stage, reason) = match &result.outcome {
+        Outcome::Measured => ("measured", String::new(), String::new()),
+        Outcome::Failed { stage, reason } => ("failed", stage.name().to_owned(), reason.clone()),
+    };
+    let (expected, deviation) = result
+        .flags
+        .iter()
+        .find_map(|flag| match flag {
+            Flag::Calibration {
+                expected_rate,
+                deviation_percent,
+                ..
+            } => Some((num(*expected_rate), num(*deviation_percent))),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let has = |name: &str| result.flags.iter().any(|f| f.name() == name).to_string();
+    let flags: Vec<&str> = result.flags.iter().map(Flag::name).collect();
+
+    let mut row = vec![
+        result.id.clone(),
+        cell.framework.clone(),
+        cell.base.clone(),
+        num(cell.cpu.vcpus),
+        cell.cpu.memory_mib.to_string(),
+        cell.workers().to_string(),
+        cell.endpoint.path(),
+        cell.connections.to_string(),
+        status.to_owned(),
+        stage,
+        reason,
+        result.repetitions.len().to_string(),
+    ];
+    row.extend(spread3(summary.map(|s| &s.rate_2xx)));
+    row.push(opt(summary.and_then(|s| s.rate_2xx.cv)));
+    row.push(opt(summary.map(|s| s.rate_per_vcpu)));
+    row.extend(spread3(summary.and_then(|s| s.latency_p50_us.as_ref())));
+    row.extend(spread3(summary.and_then(|s| s.latency_p99_us.as_ref())));
+    row.push(opt(summary.map(|s| s.success_ratio.median)));
+    row.extend(spread3(summary.map(|s| &s.server_cpu_percent)));
+    row.extend(spread3(summary.and_then(|s| s.cpu_us_per_request.as_ref())));
+    row.push(opt(summary.map(|s| s.mem_mean_bytes.median)));
+    row.push(opt(summary.map(|s| s.mem_peak_bytes.median)));
+    row.push(opt(summary.map(|s| s.mem_peak_bytes.max)));
+    row.push(opt(summary.map(|s| s.generator_cpu_percent.median)));
+    row.push(has("generator-bound"));
+    row.push(has("noisy"));
+    row.push(has("unsuccessful"));
+    row.push(expected);
+    row.push(deviation);
+    row.push(opt(result.lifecycle.ready_ms));
+    row.push(opt(result.lifecycle.stop_ms));
+    row.push(flags.join(";"));
+    row
+}
