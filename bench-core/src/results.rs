@@ -132,6 +132,24 @@ impl RunResults {
             .collect()
     }
 
+    /// The harness error of the run: how many `/sleep/<ms>` cells calibrated it, and the
+    /// least and most deviation among them, in percent. `None` without calibration cells.
+    pub fn harness_error(&self) -> Option<(usize, Percent, Percent)> {
+        let deviations: Vec<Percent> = self
+            .cells
+            .iter()
+            .flat_map(|c| &c.flags)
+            .filter_map(|flag| match flag {
+                Flag::Calibration {
+                    deviation_percent, ..
+                } => Some(*deviation_percent),
+                _ => None,
+            })
+            .collect();
+        let spread = Spread::of(deviations.iter().copied())?;
+        Some((deviations.len(), spread.min, spread.max))
+    }
+
     /// Whether any cell or cold start failed: the runner's exit code.
     pub fn any_failed(&self) -> bool {
         self.cells.iter().any(CellResult::is_failed)
@@ -799,7 +817,7 @@ mod tests {
         let cells = matrix.cells();
         let mut results = RunResults::new(Provenance::default(), matrix);
         results.record(CellResult::measured(
-            cells[2].clone(),
+            cells[1].clone(),
             vec![repetition(1600.0, 5.0, 3.0)],
             Lifecycle::default(),
         ));
@@ -825,6 +843,12 @@ mod tests {
         assert_eq!(back.pending_cells(true).len(), cells.len() - 1);
         assert_eq!(back.pending_cells(true)[0].id(), cells[0].id());
         assert!(back.any_failed());
+        let (n, least, most) = back.harness_error().unwrap();
+        assert_eq!(n, 1);
+        assert!(
+            least == most && (least - 0.0).abs() < 1e-9,
+            "1600 req/s as expected"
+        );
 
         // A retried cell replaces its failure.
         results.record(CellResult::measured(

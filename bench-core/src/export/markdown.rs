@@ -173,6 +173,12 @@ fn header(out: &mut String, results: &RunResults) {
         m.generator_cpus,
         expected.saturating_sub(results.cells.len()),
     );
+    if let Some((cells, least, most)) = results.harness_error() {
+        let _ = writeln!(
+            out,
+            "Harness error, from {cells} `/sleep/<ms>` calibration cell(s): {least:+.1} % to {most:+.1} %."
+        );
+    }
     out.push('\n');
     out.push_str("Each cell gives the median over repetitions of 2xx responses per second · p99 latency of 2xx responses. Per vCPU and CPU per request are those of the row's fastest cell; memory (without page cache) is the row's peak. `–` is a cell not run.\n\n");
 }
