@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, anyhow};
 use bollard::Docker;
-use bollard::query_parameters::BuildImageOptionsBuilder;
+use bollard::query_parameters::{BuildImageOptionsBuilder, RemoveImageOptions};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
@@ -81,10 +81,11 @@ pub async fn ensure_image(
         id,
         rebuilt,
     };
-    if !options.rebuild
-        && let Some(id) = up_to_date(docker, &tag, &labels).await?
+    let existing = existing(docker, &tag, &labels).await?;
+    if let Some(Existing { id, current: true }) = &existing
+        && !options.rebuild
     {
-        return Ok(built(id, false));
+        return Ok(built(id.clone(), false));
     }
     let binary_bytes = std::fs::read(&binary.path)
         .with_context(|| format!("could not read '{}'", binary.path.display()))?;
@@ -99,6 +100,15 @@ pub async fn ensure_image(
         .with_context(|| format!("image '{tag}' is missing after its build"))?
         .id
         .unwrap_or_default();
+    if let Some(old) = existing
+        && old.id != id
+    {
+        // The tag moved on; the old image would linger untagged. An image a container still
+        // uses is kept (no force).
+        let _ = docker
+            .remove_image(&old.id, None::<RemoveImageOptions>, None)
+            .await;
+    }
     Ok(built(id, true))
 }
 
@@ -141,12 +151,19 @@ fn labels(
     Ok(labels)
 }
 
-/// The id of the image `tag` if it exists and carries all of `labels`.
-async fn up_to_date(
+/// An image already tagged as the one to build.
+struct Existing {
+    id: String,
+    /// It carries all the labels the new image would: nothing changed.
+    current: bool,
+}
+
+/// The image tagged `tag`, if any, and whether it carries all of `labels`.
+async fn existing(
     docker: &Docker,
     tag: &str,
     labels: &HashMap<String, String>,
-) -> Result<Option<String>> {
+) -> Result<Option<Existing>> {
     let image = match docker.inspect_image(tag).await {
         Ok(image) => image,
         Err(err) if is_not_found(&err) => return Ok(None),
@@ -156,10 +173,12 @@ async fn up_to_date(
         .config
         .and_then(|config| config.labels)
         .unwrap_or_default();
-    let unchanged = labels
-        .iter()
-        .all(|(key, value)| current.get(key) == Some(value));
-    Ok(unchanged.then(|| image.id.unwrap_or_default()))
+    Ok(Some(Existing {
+        id: image.id.unwrap_or_default(),
+        current: labels
+            .iter()
+            .all(|(key, value)| current.get(key) == Some(value)),
+    }))
 }
 
 /// The build context: `Dockerfile` and the binary as `service`, root-owned, executable.

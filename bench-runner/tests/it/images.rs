@@ -18,10 +18,11 @@ use crate::support::{self, Sweep, TEST_LABEL, TEST_REPOSITORY};
 /// The user every benchlab image runs as: distroless' `nonroot`.
 const NONROOT: u32 = 65532;
 
-fn test_image_options() -> ImageOptions {
+/// Images in the test repository, labelled with the test's `scope`.
+fn test_image_options(scope: &str) -> ImageOptions {
     ImageOptions {
         repository: TEST_REPOSITORY.to_owned(),
-        extra_labels: BTreeMap::from([(TEST_LABEL.to_owned(), "1".to_owned())]),
+        extra_labels: BTreeMap::from([(TEST_LABEL.to_owned(), scope.to_owned())]),
         rebuild: false,
     }
 }
@@ -40,7 +41,8 @@ async fn issue_3_every_image_serves_hello_as_nonroot() {
     let Some(docker) = support::engine().await else {
         return;
     };
-    let _sweep = Sweep::new(&docker).await;
+    let scope = "issue_3_every_image_serves_hello_as_nonroot";
+    let _sweep = Sweep::new(&docker, scope).await;
     let workspace = Workspace::locate().expect("the workspace");
 
     let bases = lab::ensure_bases(&docker, &Base::ALL, base_options())
@@ -49,7 +51,7 @@ async fn issue_3_every_image_serves_hello_as_nonroot() {
     let binaries = lab::build_binaries(&workspace, &Framework::ALL)
         .await
         .expect("the static release binaries build");
-    let options = test_image_options();
+    let options = test_image_options(scope);
     let built = lab::build_images(
         &docker,
         &workspace.dockerfiles(),
@@ -79,7 +81,7 @@ async fn issue_3_every_image_serves_hello_as_nonroot() {
 
     for image in &built.images {
         let tag = &image.tag;
-        let running = service::start(&docker, tag, &[], support::test_labels())
+        let running = service::start(&docker, tag, &[], support::test_labels(scope))
             .await
             .unwrap_or_else(|err| panic!("{tag} does not start: {err:#}"));
         let response = support::get(running.addr, "/hello")
@@ -188,6 +190,8 @@ async fn issue_3_failed_build_names_the_image_and_says_why() {
     let Some(docker) = support::engine().await else {
         return;
     };
+    let scope = "issue_3_failed_build_names_the_image_and_says_why";
+    let _sweep = Sweep::new(&docker, scope).await;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("svc-axum");
     std::fs::write(&path, b"not really a binary").expect("a stand-in binary");
@@ -209,7 +213,7 @@ async fn issue_3_failed_build_names_the_image_and_says_why() {
         &workspace.dockerfiles(),
         &binary,
         &missing_base,
-        &test_image_options(),
+        &test_image_options(scope),
     )
     .await
     .expect_err("a build from a base that does not exist fails");

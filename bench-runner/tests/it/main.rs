@@ -2,5 +2,6 @@
 //! the image lab against a real Docker engine (bases, the 12 images, each one started).
 
 mod cli;
+mod guard;
 mod images;
 mod support;

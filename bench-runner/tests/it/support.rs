@@ -12,7 +12,8 @@ use bollard::query_parameters::{
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The label on every container and image the tests create.
+/// The label on every container and image the tests create; its value is the test's scope
+/// (its name), so a test sweeps only what it made while other tests run beside it.
 pub const TEST_LABEL: &str = "benchlab.test";
 
 /// The repository test images go to, so they never replace a user's `benchlab/…` images.
@@ -21,9 +22,9 @@ pub const TEST_REPOSITORY: &str = "benchlab-test";
 /// Set to 1 to skip the Docker tests on a machine without an engine. CI never sets it.
 const SKIP_VARIABLE: &str = "BENCHLAB_SKIP_DOCKER";
 
-/// The labels test containers and images carry.
-pub fn test_labels() -> HashMap<String, String> {
-    HashMap::from([(TEST_LABEL.to_owned(), "1".to_owned())])
+/// The labels the containers and images of test `scope` carry.
+pub fn test_labels(scope: &str) -> HashMap<String, String> {
+    HashMap::from([(TEST_LABEL.to_owned(), scope.to_owned())])
 }
 
 /// The engine, or `None` when none answers and `BENCHLAB_SKIP_DOCKER=1` says to skip.
@@ -45,29 +46,34 @@ pub async fn engine() -> Option<Docker> {
     }
 }
 
-/// Removes every container and image labelled [`TEST_LABEL`] when created and when dropped,
-/// so a failed or interrupted run leaves nothing behind for long. Base images are not
-/// labelled and stay, as a cache.
-pub struct Sweep;
+/// Removes every container and image labelled with test `scope` when created (leftovers of
+/// an interrupted run) and when dropped, even by a panic. Base images are not labelled and
+/// stay, as a cache.
+pub struct Sweep {
+    scope: String,
+}
 
 impl Sweep {
-    pub async fn new(docker: &Docker) -> Self {
-        sweep(docker).await;
-        Self
+    pub async fn new(docker: &Docker, scope: &str) -> Self {
+        sweep(docker, scope).await;
+        Self {
+            scope: scope.to_owned(),
+        }
     }
 }
 
 impl Drop for Sweep {
     fn drop(&mut self) {
         // Drop cannot await: sweep from a thread with its own runtime and connection.
-        let swept = std::thread::spawn(|| {
+        let scope = self.scope.clone();
+        let swept = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .expect("a runtime for the sweep");
             runtime.block_on(async {
                 if let Ok(docker) = docker::connect().await {
-                    sweep(&docker).await;
+                    sweep(&docker, &scope).await;
                 }
             });
         });
@@ -77,8 +83,8 @@ impl Drop for Sweep {
     }
 }
 
-async fn sweep(docker: &Docker) {
-    let filters = HashMap::from([("label", vec![format!("{TEST_LABEL}=1")])]);
+async fn sweep(docker: &Docker, scope: &str) {
+    let filters = HashMap::from([("label", vec![format!("{TEST_LABEL}={scope}")])]);
     let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
