@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 pub const BINARY_PATH: &str = "service";
 
 /// Shells, in the order they are looked for.
-const SHELLS: [&str; 10] = [
+pub const SHELLS: [&str; 10] = [
     "bin/sh",
     "usr/bin/sh",
     "bin/bash",
@@ -33,7 +33,7 @@ const SHELLS: [&str; 10] = [
 ];
 
 /// Package managers, in the order they are looked for.
-const PACKAGE_MANAGERS: [&str; 9] = [
+pub const PACKAGE_MANAGERS: [&str; 9] = [
     "usr/bin/dpkg",
     "bin/dpkg",
     "usr/bin/apt",
