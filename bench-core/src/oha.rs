@@ -24,6 +24,11 @@ pub const DEADLINE_ABORTED: &str = "aborted due to deadline";
 /// `connections` keep-alive connections, on `threads` tokio worker threads (oha's default
 /// counts every physical core and ignores CPU affinity), JSON on stdout with the 2xx /
 /// non-2xx breakdown that [`LoadReport`]'s latencies need.
+///
+/// `-w` lets the requests in flight at the deadline finish, and oha's elapsed time then runs
+/// to the last of them. Without it every connection loses its last request, which biases the
+/// rate by about latency / duration: 10 % for `/sleep/1000` over 10 s, enough to spoil the
+/// calibration. With it the rate of a closed loop of C connections is C / latency.
 pub fn oha_args(url: &str, connections: u32, duration: Duration, threads: usize) -> Vec<String> {
     [
         "oha",
@@ -31,6 +36,7 @@ pub fn oha_args(url: &str, connections: u32, duration: Duration, threads: usize)
         "--output-format",
         "json",
         "--stats-success-breakdown",
+        "-w",
         "-z",
         &format!("{}ms", duration.as_millis()),
         "-c",
@@ -272,7 +278,7 @@ mod tests {
                 1
             )
             .join(" "),
-            "oha --no-tui --output-format json --stats-success-breakdown -z 10000ms -c 64 --worker-threads 1 http://127.0.0.1:8080/hello"
+            "oha --no-tui --output-format json --stats-success-breakdown -w -z 10000ms -c 64 --worker-threads 1 http://127.0.0.1:8080/hello"
         );
     }
 

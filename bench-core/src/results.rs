@@ -818,7 +818,7 @@ mod tests {
         let mut results = RunResults::new(Provenance::default(), matrix);
         results.record(CellResult::measured(
             cells[1].clone(),
-            vec![repetition(1600.0, 5.0, 3.0)],
+            vec![repetition(160.0, 5.0, 3.0)],
             Lifecycle::default(),
         ));
         results.record(CellResult::failed(
@@ -847,7 +847,7 @@ mod tests {
         assert_eq!(n, 1);
         assert!(
             least == most && (least - 0.0).abs() < 1e-9,
-            "1600 req/s as expected"
+            "160 req/s as expected"
         );
 
         // A retried cell replaces its failure.

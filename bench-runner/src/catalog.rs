@@ -38,6 +38,17 @@ impl Framework {
         }
     }
 
+    /// The framework's crate and the version series the service depends on, to find its
+    /// locked version in `Cargo.lock` (see `svc-build`).
+    pub fn crate_series(self) -> (&'static str, &'static str) {
+        match self {
+            Framework::Axum => ("axum", "0.8"),
+            Framework::ActixWeb => ("actix-web", "4"),
+            Framework::Rocket => ("rocket", "0.5"),
+            Framework::Hyper => ("hyper", "1"),
+        }
+    }
+
     /// The cargo package, which is also the name of its binary.
     pub fn package(self) -> &'static str {
         match self {

@@ -1,5 +1,6 @@
 //! benchlab's runner as a library: the image lab (base images, framework × base images, the
-//! image table) and the pieces later commands reuse (catalog, Docker connection, exporters).
+//! image table) and the main job, `run`, which loads every service with oha under CPU and
+//! memory limits. What it measures and exports is defined IO-free in `bench-core`.
 //!
 //! `main` only parses the command line and calls [`run`].
 
@@ -11,11 +12,14 @@ pub mod docker;
 pub mod export;
 pub mod images;
 pub mod lab;
+pub mod loadgen;
 pub mod measure;
 pub mod progress;
+pub mod provenance;
 pub mod results;
 pub mod rootfs;
-pub mod service;
+pub mod run;
+pub mod server;
 pub mod workspace;
 
 use std::process::ExitCode;
@@ -24,6 +28,8 @@ use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
 use crate::lab::{BasesPlan, ImagesPlan};
+use crate::run::RunPlan;
+use crate::workspace::Workspace;
 
 /// Runs the parsed command line to its exit code.
 ///
@@ -31,6 +37,11 @@ use crate::lab::{BasesPlan, ImagesPlan};
 /// When the command fails as a whole; failures of single images are reported by the command
 /// and only set the exit code.
 pub fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Oha(args) = cli.command {
+        // The load generator's child process: a runtime of oha's own, pinned first.
+        loadgen::child_main(&args.cpus, args.args)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -39,6 +50,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         match cli.command {
             Command::Bases(args) => lab::bases_command(&BasesPlan::new(&args)).await,
             Command::Images(args) => lab::images_command(&ImagesPlan::new(&args)).await,
+            Command::Run(args) => {
+                let workspace = Workspace::locate()?;
+                let plan = RunPlan::new(&args, &workspace)?;
+                run::run_command(plan, &workspace).await
+            }
+            Command::Oha(_) => unreachable!("handled before the runtime starts"),
         }
     })
 }

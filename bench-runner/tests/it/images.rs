@@ -10,7 +10,7 @@ use bench_runner::catalog::{Base, Framework};
 use bench_runner::images::{self, ImageOptions};
 use bench_runner::lab;
 use bench_runner::results::{ImageRow, Provenance};
-use bench_runner::service;
+use bench_runner::server::{Limits, Server, Target};
 use bench_runner::workspace::Workspace;
 
 use crate::support::{self, Sweep, TEST_LABEL, TEST_REPOSITORY};
@@ -81,35 +81,43 @@ async fn issue_3_every_image_serves_hello_as_nonroot() {
 
     for image in &built.images {
         let tag = &image.tag;
-        let running = service::start(&docker, tag, &[], support::test_labels(scope))
+        let limits = Limits {
+            vcpus: 1.0,
+            memory_bytes: 512 << 20,
+            cpuset: "0-1".parse().expect("a CPU list"),
+            workers: 1,
+            shutdown_grace: Duration::from_secs(10),
+        };
+        let target = Target::Image(tag.clone());
+        let mut running = Server::start(
+            Some(&docker),
+            &target,
+            &limits,
+            &support::test_labels(scope),
+        )
+        .await
+        .unwrap_or_else(|err| panic!("{tag} does not start: {err:#}"));
+        running
+            .wait_ready(Duration::from_secs(30))
             .await
-            .unwrap_or_else(|err| panic!("{tag} does not start: {err:#}"));
+            .unwrap_or_else(|err| panic!("{tag} never answers: {err:#}"));
         let response = support::get(running.addr, "/hello")
             .await
             .unwrap_or_else(|err| panic!("{tag}: GET /hello failed: {err}"));
         assert_eq!(response.status, 200, "{tag}: GET /hello");
         assert_eq!(response.body, r#"{"message":"Hello, World!"}"#, "{tag}");
 
-        let pid = docker
-            .inspect_container(running.container.id(), None)
-            .await
-            .expect("the container can be inspected")
-            .state
-            .and_then(|state| state.pid)
-            .expect("a running container has a pid");
-        let uids = support::process_uids(pid)
+        let pid = running.pid();
+        let uids = support::process_uids(i64::from(pid))
             .unwrap_or_else(|err| panic!("{tag}: cannot read /proc/{pid}/status: {err}"));
         assert_eq!(uids, [NONROOT; 4], "{tag}: real, effective, saved, fs uid");
 
-        let exit = service::stop(&docker, running.container.id(), Duration::from_secs(10))
-            .await
-            .expect("the container stops");
-        assert_eq!(exit, 0, "{tag}: SIGTERM (the stop signal) ends it cleanly");
-        running
-            .container
-            .remove()
-            .await
-            .expect("the container is removed");
+        let stopped = running.stop().await.expect("the container stops");
+        assert_eq!(
+            stopped.exit_code,
+            Some(0),
+            "{tag}: SIGTERM (the stop signal) ends it cleanly"
+        );
     }
 
     // Nothing changed: building again keeps the image. A different binary rebuilds it.

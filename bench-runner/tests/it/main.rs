@@ -1,7 +1,9 @@
 //! Integration tests of bench-runner, in one binary: the command line as users call it, and
-//! the image lab against a real Docker engine (bases, the 12 images, each one started).
+//! the image lab against a real Docker engine (bases, the 12 images, each one started), and
+//! `bench-runner run` measuring real containers with oha.
 
 mod cli;
 mod guard;
 mod images;
+mod run;
 mod support;

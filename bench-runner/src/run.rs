@@ -1,0 +1,630 @@
+//! `bench-runner run`, the main job: builds what the matrix needs, measures cold starts, then
+//! loads every cell with oha and writes `results.json`, `results.md` and `results.csv` after
+//! each finished cell, so an interrupted run keeps what it measured and `--resume` completes
+//! it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bench_core::oha::{LoadReport, OhaReport};
+use bench_core::plan::{Backend, Cell, Matrix, PROCESS_BASE, PartialMatrix};
+use bench_core::results::{
+    CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults, ServerUsage, Stage,
+    StartupResult,
+};
+use bench_core::units::Bytes;
+use bollard::Docker;
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+
+use crate::bases::BaseOptions;
+use crate::catalog::{Base, Framework, REPOSITORY, image_tag};
+use crate::cli::{BackendArg, RunArgs};
+use crate::images::ImageOptions;
+use crate::loadgen::{self, Load};
+use crate::progress::Progress;
+use crate::server::{Limits, RUN_LABEL, Server, Target};
+use crate::workspace::Workspace;
+use crate::{docker, lab, provenance};
+
+/// How often memory is sampled during a repetition.
+const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A run, validated: what to measure and where the results go.
+#[derive(Debug)]
+pub struct RunPlan {
+    pub matrix: Matrix,
+    /// The results directory: new, or the one to resume.
+    pub dir: PathBuf,
+    /// Completing an earlier run in `dir`.
+    pub resume: bool,
+    /// Whether the backend was chosen (by flag or config); if not, a missing engine means
+    /// the process backend.
+    pub backend_chosen: bool,
+}
+
+impl RunPlan {
+    /// The plan of `args`: the default matrix (or the quick one), then the matrix file, then
+    /// the flags, checked before anything starts; or, with `--resume`, the recorded one.
+    ///
+    /// # Errors
+    /// A bad setting, naming its flag or key; an unreadable matrix or results file.
+    pub fn new(args: &RunArgs, workspace: &Workspace) -> Result<RunPlan> {
+        if let Some(dir) = &args.resume {
+            let results = read_results(dir)?;
+            return Ok(RunPlan {
+                matrix: results.matrix,
+                dir: dir.clone(),
+                resume: true,
+                backend_chosen: true,
+            });
+        }
+        let mut matrix = if args.quick {
+            Matrix::quick()
+        } else {
+            Matrix::default()
+        };
+        let mut backend_chosen = false;
+        if let Some(path) = &args.config {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("could not read the matrix file {}", path.display()))?;
+            let partial = PartialMatrix::from_toml(&text)
+                .with_context(|| format!("invalid matrix file {}", path.display()))?;
+            backend_chosen |= partial.backend.is_some();
+            matrix.apply(partial);
+        }
+        let flags = flags_matrix(args);
+        backend_chosen |= flags.backend.is_some();
+        matrix.apply(flags);
+        let frameworks = Framework::ALL.map(Framework::name);
+        let bases = Base::ALL.map(Base::name);
+        matrix.validate(&frameworks, &bases)?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        matrix.validate_host(cores)?;
+        let dir = match &args.out {
+            Some(dir) => dir.clone(),
+            None => new_results_dir(workspace)?,
+        };
+        Ok(RunPlan {
+            matrix,
+            dir,
+            resume: false,
+            backend_chosen,
+        })
+    }
+}
+
+/// The settings the flags give; the others are left to the matrix file and the defaults.
+fn flags_matrix(args: &RunArgs) -> PartialMatrix {
+    fn list<T: Clone>(values: &[T]) -> Option<Vec<T>> {
+        (!values.is_empty()).then(|| values.to_vec())
+    }
+    PartialMatrix {
+        backend: args.backend.map(|backend| match backend {
+            BackendArg::Docker => Backend::Docker,
+            BackendArg::Process => Backend::Process,
+        }),
+        frameworks: list(&args.frameworks)
+            .map(|frameworks| frameworks.iter().map(|f| f.name().to_owned()).collect()),
+        bases: list(&args.bases).map(|bases| bases.iter().map(|b| b.name().to_owned()).collect()),
+        cpus: list(&args.cpus),
+        connections: list(&args.connections),
+        endpoints: list(&args.endpoints),
+        warmup: args.warmup,
+        duration: args.duration,
+        repetitions: args.repetitions,
+        startup_runs: args.startup_runs,
+        server_cpus: args.server_cpus.clone(),
+        generator_cpus: args.generator_cpus.clone(),
+        ready_timeout: args.ready_timeout,
+        stop_timeout: args.stop_timeout,
+    }
+}
+
+/// Runs the plan; the exit status is a failure when any cell or cold start failed.
+pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<ExitCode> {
+    let docker = match plan.matrix.backend {
+        Backend::Docker => match docker::connect().await {
+            Ok(docker) => Some(docker),
+            Err(err) if !plan.backend_chosen => {
+                eprintln!(
+                    "note: {err:#}\nnote: measuring with the process backend instead: the \
+                     services run as local processes pinned to CPUs {}, without CPU quota, \
+                     memory limit or image (pass --backend docker to insist on Docker)",
+                    plan.matrix.server_cpus
+                );
+                plan.matrix.backend = Backend::Process;
+                None
+            }
+            Err(err) => return Err(err),
+        },
+        Backend::Process => None,
+    };
+    if let Some(docker) = &docker {
+        remove_leftovers(docker).await?;
+    }
+
+    let mut results = if plan.resume {
+        let results = read_results(&plan.dir)?;
+        if results.matrix != plan.matrix {
+            eprintln!(
+                "note: resuming with the matrix recorded in {}; flags that change it are ignored",
+                plan.dir.display()
+            );
+        }
+        results
+    } else {
+        std::fs::create_dir_all(&plan.dir)
+            .with_context(|| format!("could not create {}", plan.dir.display()))?;
+        RunResults::new(
+            provenance::collect(workspace, docker.as_ref()).await,
+            plan.matrix.clone(),
+        )
+    };
+    let matrix = results.matrix.clone();
+    let frameworks = frameworks_of(&matrix)?;
+    let targets = prepare_targets(
+        workspace,
+        docker.as_ref(),
+        &matrix,
+        &frameworks,
+        &mut results,
+    )
+    .await?;
+    write_results(&plan.dir, &results)?;
+    eprintln!(
+        "results go to {} (estimated {})",
+        plan.dir.display(),
+        bench_core::units::format_duration(
+            matrix.remaining_estimate(results.pending_cells(true).len())
+        )
+    );
+
+    let interrupted = tokio::select! {
+        outcome = measure_everything(docker.as_ref(), &matrix, &targets, &mut results, &plan.dir) => {
+            outcome?;
+            false
+        }
+        _ = tokio::signal::ctrl_c() => true,
+    };
+    // Every container and process of the interrupted cell is gone with its future.
+    if interrupted {
+        eprintln!(
+            "interrupted: the finished cells are in {}; complete the run with --resume {}",
+            plan.dir.display(),
+            plan.dir.display()
+        );
+        return Ok(ExitCode::from(130));
+    }
+
+    print!("{}", bench_core::export::markdown(&results));
+    eprintln!("results written to {}", plan.dir.display());
+    let startup_failed = results.startup.iter().any(|s| !s.failures.is_empty());
+    Ok(if results.any_failed() || startup_failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Where each (framework, base) of the matrix runs from, or why it cannot run.
+type Targets = BTreeMap<(String, String), Result<Target, String>>;
+
+/// Builds the static binaries and, under Docker, the bases and images; records the images in
+/// the provenance.
+async fn prepare_targets(
+    workspace: &Workspace,
+    docker: Option<&Docker>,
+    matrix: &Matrix,
+    frameworks: &[Framework],
+    results: &mut RunResults,
+) -> Result<Targets> {
+    let binaries = lab::build_binaries(workspace, frameworks).await?;
+    let mut targets = Targets::new();
+    let Some(docker) = docker else {
+        for (framework, binary) in &binaries {
+            targets.insert(
+                (framework.name().to_owned(), PROCESS_BASE.to_owned()),
+                Ok(Target::Binary(binary.path.clone())),
+            );
+        }
+        return Ok(targets);
+    };
+    let bases = bases_of(matrix)?;
+    let ready_bases = lab::ensure_bases(docker, &bases, BaseOptions::default()).await?;
+    let options = ImageOptions {
+        repository: REPOSITORY.to_owned(),
+        extra_labels: BTreeMap::new(),
+        rebuild: false,
+    };
+    let built = lab::build_images(
+        docker,
+        &workspace.dockerfiles(),
+        &binaries,
+        &ready_bases,
+        &options,
+    )
+    .await;
+    for (tag, err) in &built.failures {
+        eprintln!("warning: {err:#}; its cells will be recorded as failed");
+        for (framework, base) in matrix.images() {
+            if image_tag(REPOSITORY, framework_named(&framework)?, base_named(&base)?) == *tag {
+                targets.insert((framework, base), Err(format!("{err:#}")));
+            }
+        }
+    }
+    let mut images = Vec::new();
+    for image in &built.images {
+        let inspect = docker
+            .inspect_image(&image.tag)
+            .await
+            .with_context(|| format!("could not inspect image '{}'", image.tag))?;
+        images.push(ImageInfo {
+            framework: image.framework.name().to_owned(),
+            base: image.base.name().to_owned(),
+            image: image.tag.clone(),
+            digest: image.id.clone(),
+            size_bytes: inspect
+                .size
+                .and_then(|s| u64::try_from(s).ok())
+                .unwrap_or(0),
+            base_provenance: ready_bases[&image.base].provenance.to_string(),
+        });
+        targets.insert(
+            (
+                image.framework.name().to_owned(),
+                image.base.name().to_owned(),
+            ),
+            Ok(Target::Image(image.tag.clone())),
+        );
+    }
+    // The bare binaries, for the process half of the startup table.
+    for (framework, binary) in &binaries {
+        targets.insert(
+            (framework.name().to_owned(), PROCESS_BASE.to_owned()),
+            Ok(Target::Binary(binary.path.clone())),
+        );
+    }
+    if results.provenance.images.is_empty() {
+        results.provenance.images = images;
+    }
+    Ok(targets)
+}
+
+/// The startup phase, then every cell not yet finished, writing the results after each.
+async fn measure_everything(
+    docker: Option<&Docker>,
+    matrix: &Matrix,
+    targets: &Targets,
+    results: &mut RunResults,
+    dir: &Path,
+) -> Result<()> {
+    if results.startup.is_empty() && matrix.startup_runs > 0 {
+        measure_startups(docker, matrix, targets, results, dir).await?;
+    }
+    let pending = results.pending_cells(true);
+    let mut progress = Progress::new(pending.len());
+    for (done, cell) in pending.into_iter().enumerate() {
+        let eta = bench_core::units::format_duration(
+            matrix.remaining_estimate(results.pending_cells(true).len().max(1)),
+        );
+        progress.start(&format!("{} (about {eta} left)", cell.id()));
+        let key = (cell.framework.clone(), cell.base.clone());
+        let result = match targets.get(&key) {
+            Some(Ok(target)) => measure_cell(docker, matrix, &cell, target).await,
+            Some(Err(reason)) => failed(cell, Stage::Start, reason.clone(), Vec::new()),
+            None => failed(
+                cell,
+                Stage::Start,
+                "no image or binary".to_owned(),
+                Vec::new(),
+            ),
+        };
+        progress.finish(&describe(&result));
+        results.record(result);
+        write_results(dir, results)?;
+        let _ = done;
+    }
+    Ok(())
+}
+
+/// N cold starts of every image of the matrix and of every bare binary: start to first 200.
+async fn measure_startups(
+    docker: Option<&Docker>,
+    matrix: &Matrix,
+    targets: &Targets,
+    results: &mut RunResults,
+    dir: &Path,
+) -> Result<()> {
+    // Cold starts run under the largest quota of the matrix.
+    let quota = matrix
+        .cpus
+        .iter()
+        .copied()
+        .max_by(|a, b| a.vcpus.total_cmp(&b.vcpus))
+        .context("the matrix has no CPU quota")?;
+    let limits = Limits {
+        vcpus: quota.vcpus,
+        memory_bytes: quota.memory_bytes(),
+        cpuset: matrix.server_cpus.clone(),
+        workers: quota.workers() as usize,
+        shutdown_grace: matrix.stop_timeout,
+    };
+    let subjects: Vec<_> = targets
+        .iter()
+        .filter_map(|(key, target)| Some((key.clone(), target.as_ref().ok()?.clone())))
+        .collect();
+    let mut progress = Progress::new(subjects.len());
+    for ((framework, base), target) in subjects {
+        progress.start(&format!("cold starts of {framework} on {base}"));
+        let mut runs_ms = Vec::new();
+        let mut failures = Vec::new();
+        for _ in 0..matrix.startup_runs {
+            match cold_start(docker, &target, &limits, matrix.ready_timeout).await {
+                Ok(ready) => runs_ms.push(ready.as_secs_f64() * 1e3),
+                Err(err) => failures.push(format!("{err:#}")),
+            }
+        }
+        let result = StartupResult::new(framework.clone(), base.clone(), runs_ms, failures);
+        progress.finish(&match &result.summary {
+            Some(spread) => format!("{framework} on {base}: ready in {:.1} ms", spread.median),
+            None => format!("{framework} on {base}: FAILED"),
+        });
+        results.record_startup(result);
+        write_results(dir, results)?;
+    }
+    Ok(())
+}
+
+async fn cold_start(
+    docker: Option<&Docker>,
+    target: &Target,
+    limits: &Limits,
+    timeout: Duration,
+) -> Result<Duration> {
+    let mut server = Server::start(docker, target, limits, &run_labels()).await?;
+    let ready = server.wait_ready(timeout).await;
+    server.stop().await?;
+    ready
+}
+
+/// One cell: start, wait for readiness, warm up, R measured repetitions, stop. Any failure
+/// becomes a failed cell with the stage and the reason; the run goes on.
+async fn measure_cell(
+    docker: Option<&Docker>,
+    matrix: &Matrix,
+    cell: &Cell,
+    target: &Target,
+) -> CellResult {
+    let limits = Limits {
+        vcpus: cell.cpu.vcpus,
+        memory_bytes: cell.cpu.memory_bytes(),
+        cpuset: matrix.server_cpus.clone(),
+        workers: cell.workers() as usize,
+        shutdown_grace: matrix.stop_timeout,
+    };
+    let mut server = match Server::start(docker, target, &limits, &run_labels()).await {
+        Ok(server) => server,
+        Err(err) => return failed(cell.clone(), Stage::Start, format!("{err:#}"), Vec::new()),
+    };
+    let mut lifecycle = Lifecycle::default();
+    match server.wait_ready(matrix.ready_timeout).await {
+        Ok(ready) => lifecycle.ready_ms = Some(ready.as_secs_f64() * 1e3),
+        Err(err) => {
+            let _ = server.stop().await;
+            return failed(cell.clone(), Stage::Ready, format!("{err:#}"), Vec::new());
+        }
+    }
+
+    let addr = server.addr;
+    let load = |duration| Load {
+        addr,
+        path: cell.endpoint.path(),
+        connections: cell.connections,
+        duration,
+        cpuset: matrix.generator_cpus.clone(),
+    };
+    let mut repetitions = Vec::new();
+    let mut failure = None;
+    if !matrix.warmup.is_zero()
+        && let Err(err) = loadgen::run(&load(matrix.warmup)).await
+    {
+        failure = Some((Stage::Warmup, format!("{err:#}")));
+    }
+    if failure.is_none() {
+        for _ in 0..matrix.repetitions {
+            match repetition(&server, &load(matrix.duration), matrix).await {
+                Ok(repetition) => repetitions.push(repetition),
+                Err(err) => {
+                    failure = Some((Stage::Load, format!("{err:#}")));
+                    break;
+                }
+            }
+            if let Ok(Some(reason)) = server.exited().await {
+                failure = Some((Stage::Load, format!("the service stopped: {reason}")));
+                break;
+            }
+        }
+    }
+    match server.stop().await {
+        Ok(stopped) => {
+            lifecycle.stop_ms = Some(stopped.took.as_secs_f64() * 1e3);
+            lifecycle.killed = stopped.took >= matrix.stop_timeout;
+            if stopped.oom_killed && failure.is_none() {
+                failure = Some((Stage::Load, "killed for running out of memory (OOM)".into()));
+            }
+        }
+        Err(err) if failure.is_none() => failure = Some((Stage::Stop, format!("{err:#}"))),
+        Err(_) => {}
+    }
+    match failure {
+        None => CellResult::measured(cell.clone(), repetitions, lifecycle),
+        Some((stage, reason)) => {
+            CellResult::failed(cell.clone(), stage, reason, repetitions, lifecycle)
+        }
+    }
+}
+
+/// One measured repetition: oha for `load.duration` while the server's CPU time is read
+/// before and after and its memory sampled every 100 ms.
+async fn repetition(server: &Server, load: &Load, matrix: &Matrix) -> Result<Repetition> {
+    let before = server.usage()?;
+    let start = Instant::now();
+    let generator = loadgen::run(load);
+    tokio::pin!(generator);
+    let mut memory: Vec<Bytes> = Vec::new();
+    let mut tick = tokio::time::interval(MEMORY_SAMPLE_INTERVAL);
+    let run = loop {
+        tokio::select! {
+            run = &mut generator => break run?,
+            _ = tick.tick() => memory.push(server.usage()?.memory_bytes),
+        }
+    };
+    let after = server.usage()?;
+    let wall = start.elapsed();
+    memory.push(after.memory_bytes);
+
+    let report = OhaReport::from_json(&run.oha_json).context("could not read oha's JSON")?;
+    let load_report =
+        LoadReport::from_oha(&report, report.elapsed()).context("oha's report is inconsistent")?;
+    let server_usage = ServerUsage::from_readings(
+        after.cpu.saturating_sub(before.cpu),
+        wall,
+        load_report.ok_2xx,
+        &memory,
+    );
+    let generator_usage =
+        GeneratorUsage::from_readings(run.generator_cpu, run.wall, matrix.generator_cpus.len());
+    Ok(Repetition {
+        load: load_report,
+        server: server_usage,
+        generator: generator_usage,
+    })
+}
+
+fn failed(cell: Cell, stage: Stage, reason: String, repetitions: Vec<Repetition>) -> CellResult {
+    CellResult::failed(cell, stage, reason, repetitions, Lifecycle::default())
+}
+
+fn describe(result: &CellResult) -> String {
+    match (&result.summary, &result.outcome) {
+        (Some(summary), _) => format!(
+            "{}: {:.0} req/s, p99 {}, server CPU {:.0}%",
+            result.id,
+            summary.rate_2xx.median,
+            summary
+                .latency_p99_us
+                .as_ref()
+                .map_or("-".to_owned(), |p99| format!("{:.2} ms", p99.median / 1e3)),
+            summary.server_cpu_percent.median
+        ),
+        (None, bench_core::results::Outcome::Failed { stage, reason }) => {
+            format!("{}: FAILED {stage}: {reason}", result.id)
+        }
+        (None, _) => format!("{}: no summary", result.id),
+    }
+}
+
+fn run_labels() -> HashMap<String, String> {
+    HashMap::from([(RUN_LABEL.to_owned(), "1".to_owned())])
+}
+
+/// Removes containers a killed run left behind (they carry [`RUN_LABEL`]).
+async fn remove_leftovers(docker: &Docker) -> Result<()> {
+    let filters = HashMap::from([("label".to_owned(), vec![RUN_LABEL.to_owned()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let leftovers = docker
+        .list_containers(Some(options))
+        .await
+        .context("could not list leftover containers")?;
+    for container in leftovers {
+        let Some(id) = container.id else { continue };
+        eprintln!("removing container {id} left by an earlier run");
+        let options = RemoveContainerOptionsBuilder::new().force(true).build();
+        docker
+            .remove_container(&id, Some(options))
+            .await
+            .with_context(|| format!("could not remove leftover container {id}"))?;
+    }
+    let _ = InspectContainerOptions::default();
+    Ok(())
+}
+
+fn frameworks_of(matrix: &Matrix) -> Result<Vec<Framework>> {
+    matrix
+        .frameworks
+        .iter()
+        .map(|name| framework_named(name))
+        .collect()
+}
+
+fn bases_of(matrix: &Matrix) -> Result<Vec<Base>> {
+    matrix.bases.iter().map(|name| base_named(name)).collect()
+}
+
+fn framework_named(name: &str) -> Result<Framework> {
+    Framework::ALL
+        .into_iter()
+        .find(|framework| framework.name() == name)
+        .with_context(|| format!("unknown framework '{name}'"))
+}
+
+fn base_named(name: &str) -> Result<Base> {
+    Base::ALL
+        .into_iter()
+        .find(|base| base.name() == name)
+        .with_context(|| format!("unknown base '{name}'"))
+}
+
+/// Reads the results of an earlier run in `dir`.
+pub fn read_results(dir: &Path) -> Result<RunResults> {
+    let path = dir.join("results.json");
+    let json = std::fs::read_to_string(&path)
+        .with_context(|| format!("could not read {} to resume", path.display()))?;
+    RunResults::from_json(&json).with_context(|| format!("could not read {}", path.display()))
+}
+
+/// The one place results reach the disk: all three files, each written to a temporary file
+/// and renamed, so a file is never half written.
+pub fn write_results(dir: &Path, results: &RunResults) -> Result<()> {
+    let files = [
+        ("results.json", bench_core::export::json(results)),
+        ("results.md", bench_core::export::markdown(results)),
+        ("results.csv", bench_core::export::csv(results)),
+    ];
+    for (name, contents) in files {
+        let path = dir.join(name);
+        let temporary = dir.join(format!(".{name}.tmp"));
+        std::fs::write(&temporary, contents)
+            .with_context(|| format!("could not write {}", temporary.display()))?;
+        std::fs::rename(&temporary, &path)
+            .with_context(|| format!("could not write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// `results/<timestamp>-<host>` under the workspace.
+pub fn new_results_dir(workspace: &Workspace) -> Result<PathBuf> {
+    let host = provenance::hostname();
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = now
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .context("could not format the time")?;
+    let dir = workspace
+        .root
+        .join("results")
+        .join(format!("{stamp}-{host}"));
+    if dir.exists() {
+        bail!("{} exists already", dir.display());
+    }
+    Ok(dir)
+}

@@ -1,0 +1,211 @@
+//! `bench-runner run` as users call it, against a real engine: a quick run writes all three
+//! result files with real measurements; an interrupted run leaves no container and keeps its
+//! finished cells; `--resume` completes it.
+//!
+//! One test, in phases: every run removes the containers earlier runs left behind, so two
+//! runs at once would remove each other's.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use bench_core::results::RunResults;
+use bench_runner::server::RUN_LABEL;
+use bollard::Docker;
+use bollard::query_parameters::ListContainersOptionsBuilder;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::process::Command;
+
+use crate::support;
+
+fn bench_runner() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
+    command.arg("run").stdin(Stdio::null()).kill_on_drop(true);
+    command
+}
+
+fn read_results(dir: &Path) -> Option<RunResults> {
+    let json = std::fs::read_to_string(dir.join("results.json")).ok()?;
+    RunResults::from_json(&json).ok()
+}
+
+async fn run_containers(docker: &Docker) -> Vec<String> {
+    let filters = HashMap::from([("label".to_owned(), vec![RUN_LABEL.to_owned()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .expect("the engine lists containers")
+        .into_iter()
+        .filter_map(|container| container.id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_4_quick_run_interrupted_run_and_resume() {
+    let Some(docker) = support::engine().await else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temporary directory");
+
+    // A quick run over one framework and one base: all three files, real numbers.
+    let quick = scratch.path().join("quick");
+    let output = bench_runner()
+        .args([
+            "--quick",
+            "--frameworks",
+            "axum",
+            "--bases",
+            "scratch",
+            "--startup-runs",
+            "1",
+        ])
+        .arg("--out")
+        .arg(&quick)
+        .output()
+        .await
+        .expect("bench-runner runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "quick run failed: {stderr}");
+    let results = read_results(&quick).expect("results.json reads back");
+    assert_eq!(
+        results.cells.len(),
+        2,
+        "/hello and /sleep/100 at one quota: {stderr}"
+    );
+    for cell in &results.cells {
+        let summary = cell
+            .summary
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} was not measured: {:?}", cell.id, cell.outcome));
+        assert!(summary.rate_2xx.median > 0.0, "{}: no throughput", cell.id);
+        assert_eq!(
+            summary.success_ratio.median, 1.0,
+            "{}: success ratio",
+            cell.id
+        );
+        assert!(
+            summary.server_cpu_percent.median > 0.0,
+            "{}: server CPU",
+            cell.id
+        );
+        assert!(summary.mem_peak_bytes.median > 0.0, "{}: memory", cell.id);
+    }
+    assert_eq!(results.startup.len(), 2, "the image and the bare binary");
+    assert!(
+        results
+            .provenance
+            .images
+            .iter()
+            .any(|i| i.image == "benchlab/axum:scratch")
+    );
+    let csv = std::fs::read_to_string(quick.join("results.csv")).expect("results.csv");
+    assert_eq!(
+        csv.lines().count(),
+        3,
+        "a header and a row per cell:\n{csv}"
+    );
+    let markdown = std::fs::read_to_string(quick.join("results.md")).expect("results.md");
+    assert!(markdown.contains("## 1 vCPU"), "{markdown}");
+    assert!(markdown.contains("## Startup"), "{markdown}");
+    assert!(
+        run_containers(&docker).await.is_empty(),
+        "the quick run left containers"
+    );
+
+    // A run of four short cells, interrupted once the first is on disk.
+    let interrupted = scratch.path().join("interrupted");
+    let mut child = bench_runner()
+        .args([
+            "--frameworks",
+            "axum,hyper",
+            "--bases",
+            "scratch",
+            "--cpus",
+            "1",
+        ])
+        .args([
+            "--connections",
+            "1,8",
+            "--endpoints",
+            "/hello",
+            "--warmup",
+            "0s",
+        ])
+        .args([
+            "--duration",
+            "1s",
+            "--repetitions",
+            "1",
+            "--startup-runs",
+            "0",
+        ])
+        .arg("--out")
+        .arg(&interrupted)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bench-runner starts");
+    let start = Instant::now();
+    while read_results(&interrupted).is_none_or(|r| r.cells.is_empty()) {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "no cell finished within 5 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let pid = child.id().expect("the run is going on");
+    kill(Pid::from_raw(pid as i32), Signal::SIGINT).expect("SIGINT reaches the run");
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("the run stops within a minute of SIGINT")
+        .expect("the run's status");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "an interrupted run exits with 130"
+    );
+    assert!(
+        run_containers(&docker).await.is_empty(),
+        "the interrupted run left containers"
+    );
+    let kept = read_results(&interrupted).expect("results.json survives the interruption");
+    assert!(
+        !kept.cells.is_empty() && kept.cells.len() < 4,
+        "{} of 4 cells kept",
+        kept.cells.len()
+    );
+
+    // --resume measures only what is missing.
+    let output = bench_runner()
+        .arg("--resume")
+        .arg(&interrupted)
+        .output()
+        .await
+        .expect("bench-runner resumes");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the resumed run failed: {stderr}");
+    let done = read_results(&interrupted).expect("results.json after --resume");
+    assert_eq!(done.cells.len(), 4, "{stderr}");
+    for cell in &kept.cells {
+        let again = done
+            .cells
+            .iter()
+            .find(|c| c.id == cell.id)
+            .expect("kept cell");
+        assert_eq!(
+            again, cell,
+            "{}: a finished cell is not measured again",
+            cell.id
+        );
+    }
+    assert!(
+        done.cells.iter().all(|cell| cell.summary.is_some()),
+        "{stderr}"
+    );
+}
