@@ -10,16 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use bench_core::oha::{LoadReport, OhaReport};
-use bench_core::plan::{Backend, Cell, Matrix, PROCESS_BASE, PartialMatrix};
+use bench_core::plan::{Backend, Cell, CpuQuota, Matrix, PROCESS_BASE, PartialMatrix};
 use bench_core::results::{
     CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults, ServerUsage, Stage,
     StartupResult,
 };
 use bench_core::units::Bytes;
 use bollard::Docker;
-use bollard::query_parameters::{
-    InspectContainerOptions, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
-};
+use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
 
 use crate::bases::BaseOptions;
 use crate::catalog::{Base, Framework, REPOSITORY, image_tag};
@@ -308,7 +306,7 @@ async fn measure_everything(
     }
     let pending = results.pending_cells(true);
     let mut progress = Progress::new(pending.len());
-    for (done, cell) in pending.into_iter().enumerate() {
+    for cell in pending {
         let eta = bench_core::units::format_duration(
             matrix.remaining_estimate(results.pending_cells(true).len().max(1)),
         );
@@ -327,7 +325,6 @@ async fn measure_everything(
         progress.finish(&describe(&result));
         results.record(result);
         write_results(dir, results)?;
-        let _ = done;
     }
     Ok(())
 }
@@ -347,13 +344,7 @@ async fn measure_startups(
         .copied()
         .max_by(|a, b| a.vcpus.total_cmp(&b.vcpus))
         .context("the matrix has no CPU quota")?;
-    let limits = Limits {
-        vcpus: quota.vcpus,
-        memory_bytes: quota.memory_bytes(),
-        cpuset: matrix.server_cpus.clone(),
-        workers: quota.workers() as usize,
-        shutdown_grace: matrix.stop_timeout,
-    };
+    let limits = limits(matrix, &quota);
     let subjects: Vec<_> = targets
         .iter()
         .filter_map(|(key, target)| Some((key.clone(), target.as_ref().ok()?.clone())))
@@ -400,13 +391,7 @@ async fn measure_cell(
     cell: &Cell,
     target: &Target,
 ) -> CellResult {
-    let limits = Limits {
-        vcpus: cell.cpu.vcpus,
-        memory_bytes: cell.cpu.memory_bytes(),
-        cpuset: matrix.server_cpus.clone(),
-        workers: cell.workers() as usize,
-        shutdown_grace: matrix.stop_timeout,
-    };
+    let limits = limits(matrix, &cell.cpu);
     let mut server = match Server::start(docker, target, &limits, &run_labels()).await {
         Ok(server) => server,
         Err(err) => return failed(cell.clone(), Stage::Start, format!("{err:#}"), Vec::new()),
@@ -506,6 +491,18 @@ async fn repetition(server: &Server, load: &Load, matrix: &Matrix) -> Result<Rep
     })
 }
 
+/// What a service runs with under `quota`: `WORKERS` from the quota, the matrix's server CPUs
+/// and its stop timeout as the shutdown grace.
+fn limits(matrix: &Matrix, quota: &CpuQuota) -> Limits {
+    Limits {
+        vcpus: quota.vcpus,
+        memory_bytes: quota.memory_bytes(),
+        cpuset: matrix.server_cpus.clone(),
+        workers: quota.workers() as usize,
+        shutdown_grace: matrix.stop_timeout,
+    }
+}
+
 fn failed(cell: Cell, stage: Stage, reason: String, repetitions: Vec<Repetition>) -> CellResult {
     CellResult::failed(cell, stage, reason, repetitions, Lifecycle::default())
 }
@@ -553,7 +550,6 @@ async fn remove_leftovers(docker: &Docker) -> Result<()> {
             .await
             .with_context(|| format!("could not remove leftover container {id}"))?;
     }
-    let _ = InspectContainerOptions::default();
     Ok(())
 }
 

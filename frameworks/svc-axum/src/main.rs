@@ -4,33 +4,21 @@ use std::process::ExitCode;
 
 use axum::serve::ListenerExt;
 use svc_axum::{SERVICE, app};
-use svc_common::{Config, Shutdown, lifecycle};
-use tokio::net::TcpListener;
+use svc_common::{Config, Shutdown};
 
 fn main() -> ExitCode {
-    let config = SERVICE.config_or_exit();
-    match lifecycle::runtime(config.workers) {
-        Ok(runtime) => runtime.block_on(serve(config)),
-        Err(err) => SERVICE.fail("could not start the tokio runtime", err),
-    }
+    SERVICE.run_on_tokio(serve)
 }
 
-async fn serve(config: Config) -> ExitCode {
-    let shutdown = match Shutdown::install() {
-        Ok(shutdown) => shutdown,
-        Err(err) => return SERVICE.fail("could not install signal handlers", err),
-    };
-    let listener = match TcpListener::bind(config.addr).await {
+async fn serve(config: Config, shutdown: Shutdown) -> ExitCode {
+    let listener = match SERVICE.bind(&config).await {
         Ok(listener) => listener,
-        Err(err) => return SERVICE.fail(&format!("could not bind {}", config.addr), err),
+        Err(status) => return status,
     };
-    let addr = listener.local_addr().unwrap_or(config.addr);
     // Every framework in the comparison sends responses without Nagle's delay.
     let listener = listener.tap_io(|stream| {
         let _ = stream.set_nodelay(true);
     });
-    SERVICE.announce(addr, config.workers);
-
     let stop = shutdown.clone();
     let server = axum::serve(listener, app())
         .with_graceful_shutdown(async move { stop.requested().await })

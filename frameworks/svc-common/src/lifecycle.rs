@@ -6,6 +6,7 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -38,6 +39,38 @@ impl Service {
         );
     }
 
+    /// The life of a service on a tokio runtime: the configuration (exit 2 on a bad value), a
+    /// runtime with `WORKERS` threads, the signal handlers, then `serve` to its exit status.
+    pub fn run_on_tokio<F, Fut>(&self, serve: F) -> ExitCode
+    where
+        F: FnOnce(Config, Shutdown) -> Fut,
+        Fut: Future<Output = ExitCode>,
+    {
+        let config = self.config_or_exit();
+        let runtime = match runtime(config.workers) {
+            Ok(runtime) => runtime,
+            Err(err) => return self.fail("could not start the tokio runtime", err),
+        };
+        runtime.block_on(async {
+            match Shutdown::install() {
+                Ok(shutdown) => serve(config, shutdown).await,
+                Err(err) => self.fail("could not install signal handlers", err),
+            }
+        })
+    }
+
+    /// Binds `addr` and announces the service on the address it got; on failure, reports it
+    /// and gives the exit status to return.
+    pub async fn bind(&self, config: &Config) -> Result<TcpListener, ExitCode> {
+        match TcpListener::bind(config.addr).await {
+            Ok(listener) => {
+                self.announce(listener.local_addr().unwrap_or(config.addr), config.workers);
+                Ok(listener)
+            }
+            Err(err) => Err(self.fail(&format!("could not bind {}", config.addr), err)),
+        }
+    }
+
     /// Reports a failure to start (say, the port is taken) and returns exit status 1.
     pub fn fail(&self, what: &str, err: impl std::fmt::Display) -> ExitCode {
         eprintln!("{}: {what}: {err}", self.binary);
@@ -46,7 +79,7 @@ impl Service {
 }
 
 /// A multi-threaded tokio runtime with `workers` worker threads.
-pub fn runtime(workers: NonZeroUsize) -> std::io::Result<tokio::runtime::Runtime> {
+fn runtime(workers: NonZeroUsize) -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers.get())
         .enable_all()

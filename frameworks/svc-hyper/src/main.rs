@@ -7,28 +7,19 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use svc_common::{Config, Shutdown, lifecycle};
+use svc_common::{Config, Shutdown};
 use svc_hyper::{SERVICE, handle};
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
-    let config = SERVICE.config_or_exit();
-    match lifecycle::runtime(config.workers) {
-        Ok(runtime) => runtime.block_on(serve(config)),
-        Err(err) => SERVICE.fail("could not start the tokio runtime", err),
-    }
+    SERVICE.run_on_tokio(serve)
 }
 
-async fn serve(config: Config) -> ExitCode {
-    let shutdown = match Shutdown::install() {
-        Ok(shutdown) => shutdown,
-        Err(err) => return SERVICE.fail("could not install signal handlers", err),
-    };
-    let listener = match TcpListener::bind(config.addr).await {
+async fn serve(config: Config, shutdown: Shutdown) -> ExitCode {
+    let listener = match SERVICE.bind(&config).await {
         Ok(listener) => listener,
-        Err(err) => return SERVICE.fail(&format!("could not bind {}", config.addr), err),
+        Err(status) => return status,
     };
-    SERVICE.announce(listener.local_addr().unwrap_or(config.addr), config.workers);
     shutdown
         .drain(
             accept_loop(listener, shutdown.clone()),

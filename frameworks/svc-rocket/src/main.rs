@@ -3,22 +3,14 @@
 use std::process::ExitCode;
 
 use rocket::fairing::AdHoc;
-use svc_common::{Config, Shutdown, lifecycle};
+use svc_common::{Config, Shutdown};
 use svc_rocket::SERVICE;
 
 fn main() -> ExitCode {
-    let config = SERVICE.config_or_exit();
-    match lifecycle::runtime(config.workers) {
-        Ok(runtime) => runtime.block_on(serve(config)),
-        Err(err) => SERVICE.fail("could not start the tokio runtime", err),
-    }
+    SERVICE.run_on_tokio(serve)
 }
 
-async fn serve(config: Config) -> ExitCode {
-    let shutdown = match Shutdown::install() {
-        Ok(shutdown) => shutdown,
-        Err(err) => return SERVICE.fail("could not install signal handlers", err),
-    };
+async fn serve(config: Config, shutdown: Shutdown) -> ExitCode {
     let workers = config.workers;
     let rocket = svc_rocket::rocket(svc_rocket::config(
         config.addr,
