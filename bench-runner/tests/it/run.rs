@@ -1,6 +1,7 @@
 //! `bench-runner run` as users call it, against a real engine: a quick run writes all three
 //! result files with real measurements; an interrupted run leaves no container and keeps its
-//! finished cells; `--resume` completes it.
+//! finished cells; `--resume` completes it; a service that never becomes ready is a failed
+//! cell, recorded with its reason, and the run's exit status says so.
 //!
 //! One test, in phases: every run removes the containers earlier runs left behind, so two
 //! runs at once would remove each other's.
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bench_core::results::RunResults;
+use bench_core::results::{Outcome, RunResults, Stage};
 use bench_runner::server::RUN_LABEL;
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
@@ -47,7 +48,7 @@ async fn run_containers(docker: &Docker) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn issue_4_quick_run_interrupted_run_and_resume() {
+async fn issue_4_quick_run_interrupted_run_resume_and_failed_cell() {
     let Some(docker) = support::engine().await else {
         return;
     };
