@@ -127,14 +127,14 @@ impl Server {
     /// Fails at once when the service exits, and after `timeout` otherwise.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<Duration> {
         loop {
+            if self.started.elapsed() > timeout {
+                bail!("/hello did not answer 200 within {timeout:?}");
+            }
             if hello_ok(self.addr).await {
                 return Ok(self.started.elapsed());
             }
             if let Some(reason) = self.exited().await? {
                 bail!("the service exited before answering /hello: {reason}");
-            }
-            if self.started.elapsed() > timeout {
-                bail!("/hello did not answer 200 within {timeout:?}");
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }

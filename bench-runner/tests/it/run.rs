@@ -209,4 +209,62 @@ async fn issue_4_quick_run_interrupted_run_resume_and_failed_cell() {
         done.cells.iter().all(|cell| cell.summary.is_some()),
         "{stderr}"
     );
+
+    // A service that does not answer in time (no service answers within 1 ms of its start).
+    let never_ready = scratch.path().join("never-ready");
+    let output = bench_runner()
+        .args(["--frameworks", "hyper", "--bases", "scratch", "--cpus", "1"])
+        .args([
+            "--connections",
+            "1",
+            "--endpoints",
+            "/hello",
+            "--warmup",
+            "0s",
+        ])
+        .args([
+            "--duration",
+            "1s",
+            "--repetitions",
+            "1",
+            "--startup-runs",
+            "0",
+        ])
+        .args(["--ready-timeout", "1ms"])
+        .arg("--out")
+        .arg(&never_ready)
+        .output()
+        .await
+        .expect("bench-runner runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a failed cell fails the run: {stderr}"
+    );
+    let results = read_results(&never_ready).expect("a failed run still writes its results");
+    let [cell] = results.cells.as_slice() else {
+        panic!("one cell expected: {:?}", results.cells);
+    };
+    match &cell.outcome {
+        Outcome::Failed { stage, reason } => {
+            assert_eq!(*stage, Stage::Ready, "{reason}");
+            assert!(
+                reason.contains("/hello did not answer 200 within"),
+                "{reason}"
+            );
+        }
+        outcome => panic!("the cell should have failed: {outcome:?}"),
+    }
+    let markdown = std::fs::read_to_string(never_ready.join("results.md")).expect("results.md");
+    assert!(markdown.contains("/hello did not answer 200"), "{markdown}");
+    let csv = std::fs::read_to_string(never_ready.join("results.csv")).expect("results.csv");
+    assert!(
+        csv.contains("ready"),
+        "the CSV names the failed stage:\n{csv}"
+    );
+    assert!(
+        run_containers(&docker).await.is_empty(),
+        "the failed cell left its container"
+    );
 }
