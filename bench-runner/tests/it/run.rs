@@ -21,6 +21,20 @@ use tokio::process::Command;
 
 use crate::support;
 
+/// Cells of one second on `/hello`, with no warm-up and no startup phase.
+const SHORT_CELLS: [&str; 10] = [
+    "--endpoints",
+    "/hello",
+    "--warmup",
+    "0s",
+    "--duration",
+    "1s",
+    "--repetitions",
+    "1",
+    "--startup-runs",
+    "0",
+];
+
 fn bench_runner() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
     command.arg("run").stdin(Stdio::null()).kill_on_drop(true);
@@ -130,22 +144,8 @@ async fn issue_4_quick_run_interrupted_run_resume_and_failed_cell() {
             "--cpus",
             "1",
         ])
-        .args([
-            "--connections",
-            "1,8",
-            "--endpoints",
-            "/hello",
-            "--warmup",
-            "0s",
-        ])
-        .args([
-            "--duration",
-            "1s",
-            "--repetitions",
-            "1",
-            "--startup-runs",
-            "0",
-        ])
+        .args(["--connections", "1,8"])
+        .args(SHORT_CELLS)
         .arg("--out")
         .arg(&interrupted)
         .stdout(Stdio::null())
@@ -214,22 +214,8 @@ async fn issue_4_quick_run_interrupted_run_resume_and_failed_cell() {
     let never_ready = scratch.path().join("never-ready");
     let output = bench_runner()
         .args(["--frameworks", "hyper", "--bases", "scratch", "--cpus", "1"])
-        .args([
-            "--connections",
-            "1",
-            "--endpoints",
-            "/hello",
-            "--warmup",
-            "0s",
-        ])
-        .args([
-            "--duration",
-            "1s",
-            "--repetitions",
-            "1",
-            "--startup-runs",
-            "0",
-        ])
+        .args(["--connections", "1"])
+        .args(SHORT_CELLS)
         .args(["--ready-timeout", "1ms"])
         .arg("--out")
         .arg(&never_ready)
