@@ -16,8 +16,26 @@ use crate::workspace::{Workspace, cargo};
 /// proc-macro crates, which cannot be static.
 pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 
-/// Links the C runtime statically, so the binary runs in an empty (scratch) image.
-const STATIC_RUSTFLAGS: &str = "-C target-feature=+crt-static";
+/// The flags of the static build: the C runtime linked in, so the binary runs in an empty
+/// (scratch) image; and the checkout's and cargo's own paths, which panic messages carry,
+/// remapped, so an image does not ship the build machine's paths. (Two checkouts at
+/// different paths still give different bytes: cargo's metadata hash of a path dependency
+/// includes its path.)
+fn static_rustflags(workspace: &Workspace) -> Vec<String> {
+    let mut flags = vec!["-C".to_owned(), "target-feature=+crt-static".to_owned()];
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cargo")));
+    let remaps = [
+        Some((workspace.root.clone(), "/benchlab")),
+        cargo_home.map(|home| (home, "/cargo")),
+    ];
+    for (from, to) in remaps.into_iter().flatten() {
+        flags.push("--remap-path-prefix".to_owned());
+        flags.push(format!("{}={to}", from.display()));
+    }
+    flags
+}
 
 /// A built service binary.
 #[derive(Clone, Debug)]
@@ -50,10 +68,13 @@ pub fn build_static(
     for framework in frameworks {
         command.args(["-p", framework.package()]);
     }
-    // RUSTFLAGS would lose against CARGO_ENCODED_RUSTFLAGS, which an outer cargo may set.
+    // The encoded form keeps paths with spaces whole, and wins over RUSTFLAGS.
     command
-        .env("RUSTFLAGS", STATIC_RUSTFLAGS)
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            static_rustflags(workspace).join("\x1f"),
+        )
+        .env_remove("RUSTFLAGS");
     let status = command
         .status()
         .with_context(|| format!("could not run {command:?}"))?;
