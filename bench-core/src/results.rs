@@ -200,6 +200,9 @@ pub struct ImageInfo {
     pub digest: String,
     /// Uncompressed size, as the engine reports it.
     pub size_bytes: Bytes,
+    /// Hex SHA-256 of the service binary in it; empty in results older than the field.
+    #[serde(default)]
+    pub binary_sha256: String,
     /// Where the base image came from, in words (`none (scratch)`, `upstream … (sha256:…)`).
     pub base_provenance: String,
 }
@@ -280,6 +283,19 @@ pub struct CellResult {
     pub summary: Option<CellSummary>,
     pub flags: Vec<Flag>,
     pub lifecycle: Lifecycle,
+    /// The exact binary and image the cell measured; empty in results older than the field.
+    #[serde(default)]
+    pub artifact: Artifact,
+}
+
+/// What a cell measured, exactly: the service binary and, under Docker, the image it ran in.
+/// Two cells with the same artifact ran the same program, whatever else their runs built.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    /// Hex SHA-256 of the service binary.
+    pub binary_sha256: Option<String>,
+    /// The engine's image id (`sha256:…`); `None` on the process backend.
+    pub image_id: Option<String>,
 }
 
 impl CellResult {
@@ -308,6 +324,7 @@ impl CellResult {
             summary,
             flags,
             lifecycle,
+            artifact: Artifact::default(),
         }
     }
 
@@ -328,6 +345,7 @@ impl CellResult {
             repetitions,
             flags: vec![Flag::Failed],
             lifecycle,
+            artifact: Artifact::default(),
         }
     }
 

@@ -1,8 +1,17 @@
-//! The service binaries that go into the images: built once, statically linked, with one
-//! cargo invocation for every framework, then identified by their SHA-256.
+//! The service binaries that go into the images: built statically, one cargo invocation per
+//! framework, and kept by their SHA-256 in a store whose files never change.
+//!
+//! Two rules make a binary depend on nothing but the commit:
+//! - Each service is built alone. One cargo invocation unifies the features of every package
+//!   it builds, so `svc-hyper` built beside `svc-rocket` is another program than `svc-hyper`
+//!   built alone (4,000 bytes apart, measured). Alone is what a user who builds only that
+//!   service gets, so that is what is measured, whatever else a run or a test selects.
+//! - What callers get is a copy in the store, `<target>/benchlab/binaries/<sha256>/<package>`,
+//!   written once through a temporary file and a rename. Cargo replaces its own output on
+//!   every build; a store file is never replaced, so a [`Binary`]'s path holds its digest's
+//!   bytes for as long as it exists, whatever another run or test builds meanwhile.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -41,22 +50,38 @@ fn static_rustflags(workspace: &Workspace) -> Vec<String> {
 #[derive(Clone, Debug)]
 pub struct Binary {
     pub framework: Framework,
+    /// The file in the store: it holds exactly the bytes of `sha256`, and always will.
     pub path: PathBuf,
     /// Size in bytes.
     pub size: u64,
-    /// Hex SHA-256 of the file: what image labels record to decide on rebuilds.
+    /// Hex SHA-256 of the file: what image labels and run results record.
     pub sha256: String,
 }
 
-/// Builds the release binaries of `frameworks` in one cargo invocation, statically linked,
-/// and returns them by framework. Cargo's own output goes to this process's stderr.
+/// Builds the static release binary of each of `frameworks`, each in a cargo invocation of
+/// its own, and returns them by framework from the store. Cargo's own output goes to this
+/// process's stderr.
 ///
 /// # Errors
-/// When cargo fails or a binary is missing afterwards.
+/// When cargo fails, or a binary is missing or cannot be stored afterwards.
 pub fn build_static(
     workspace: &Workspace,
     frameworks: &[Framework],
 ) -> Result<BTreeMap<Framework, Binary>> {
+    let built = workspace.target_dir.join(TARGET).join("release");
+    let store = workspace.target_dir.join("benchlab").join("binaries");
+    frameworks
+        .iter()
+        .map(|&framework| {
+            build_one(workspace, framework)?;
+            let binary = store_binary(framework, &built.join(framework.package()), &store)?;
+            Ok((framework, binary))
+        })
+        .collect()
+}
+
+/// `cargo build --release` of `framework`'s package alone, statically linked.
+fn build_one(workspace: &Workspace, framework: Framework) -> Result<()> {
     let mut command = Command::new(cargo());
     command.current_dir(&workspace.root).args([
         "build",
@@ -64,10 +89,9 @@ pub fn build_static(
         "--locked",
         "--target",
         TARGET,
+        "--package",
+        framework.package(),
     ]);
-    for framework in frameworks {
-        command.args(["-p", framework.package()]);
-    }
     // The encoded form keeps paths with spaces whole, and wins over RUSTFLAGS.
     command
         .env(
@@ -79,39 +103,90 @@ pub fn build_static(
         .status()
         .with_context(|| format!("could not run {command:?}"))?;
     if !status.success() {
-        bail!("the static release build failed ({status}): {command:?}");
+        bail!("the static release build of {framework} failed ({status}): {command:?}");
     }
-    let dir = workspace.target_dir.join(TARGET).join("release");
-    frameworks
-        .iter()
-        .map(|&framework| {
-            let binary = identify(framework, &dir.join(framework.package()))?;
-            Ok((framework, binary))
-        })
-        .collect()
+    Ok(())
 }
 
-/// Reads the binary at `path` for its size and digest.
-fn identify(framework: Framework, path: &Path) -> Result<Binary> {
-    let mut file = std::fs::File::open(path)
-        .with_context(|| format!("could not open the {framework} binary '{}'", path.display()))?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 1 << 16];
-    let mut size = 0;
-    loop {
-        let read = file
-            .read(&mut buffer)
-            .with_context(|| format!("could not read '{}'", path.display()))?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        size += read as u64;
+/// Reads cargo's output at `built` once, and makes sure the store holds those bytes under
+/// their digest; the returned path is the store's.
+fn store_binary(framework: Framework, built: &Path, store: &Path) -> Result<Binary> {
+    let bytes = std::fs::read(built).with_context(|| {
+        format!(
+            "could not read the {framework} binary '{}'",
+            built.display()
+        )
+    })?;
+    let sha256 = hex::encode(Sha256::digest(&bytes));
+    let dir = store.join(&sha256);
+    let path = dir.join(framework.package());
+    if !path.is_file() {
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("could not create '{}'", dir.display()))?;
+        // The temporary name is this process's own, so two runs storing the same binary at
+        // once each rename a whole file over an identical one.
+        let temporary = dir.join(format!(
+            ".{}.{}.tmp",
+            framework.package(),
+            std::process::id()
+        ));
+        write_executable(&temporary, &bytes)?;
+        std::fs::rename(&temporary, &path)
+            .with_context(|| format!("could not store '{}'", path.display()))?;
     }
     Ok(Binary {
         framework,
-        path: path.to_owned(),
-        size,
-        sha256: hex::encode(hasher.finalize()),
+        path,
+        size: bytes.len() as u64,
+        sha256,
     })
+}
+
+fn write_executable(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o755)
+        .open(path)
+        .with_context(|| format!("could not create '{}'", path.display()))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("could not write '{}'", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    #[test]
+    fn the_store_keeps_a_binary_by_its_digest_and_never_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = dir.path().join("svc-axum");
+        let store = dir.path().join("store");
+        std::fs::write(&built, b"first build").unwrap();
+        let first = store_binary(Framework::Axum, &built, &store).unwrap();
+        assert_eq!(first.sha256, hex::encode(Sha256::digest(b"first build")));
+        assert_eq!(first.size, 11);
+        assert_eq!(
+            first.path,
+            store.join(&first.sha256).join("svc-axum"),
+            "the file keeps the package's name"
+        );
+        let mode = std::fs::metadata(&first.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o755);
+
+        // Cargo replaces its output; what was handed out before stays as it was.
+        std::fs::write(&built, b"second build").unwrap();
+        let second = store_binary(Framework::Axum, &built, &store).unwrap();
+        assert_ne!(second.path, first.path);
+        assert_eq!(std::fs::read(&first.path).unwrap(), b"first build");
+        assert_eq!(std::fs::read(&second.path).unwrap(), b"second build");
+        let again = store_binary(Framework::Axum, &built, &store).unwrap();
+        assert_eq!(again.path, second.path);
+    }
 }

@@ -9,7 +9,7 @@ use bench_core::plan::{CpuSet, Endpoint, QuotaSpec};
 use bench_core::units::parse_duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::catalog::{Base, Framework};
+use crate::catalog::{Base, Framework, REPOSITORY};
 
 /// Builds benchlab's images and measures its services.
 #[derive(Debug, Parser)]
@@ -65,6 +65,10 @@ pub struct ImagesArgs {
     /// Build every image even when its binary, base and Dockerfile are unchanged.
     #[arg(long)]
     pub rebuild: bool,
+
+    /// The repository the images go to: <REPOSITORY>/<framework>:<base>.
+    #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
+    pub repository: String,
 
     /// Directory for images.md and images.json [default: results/images in the workspace].
     #[arg(long, value_name = "DIR")]
@@ -148,6 +152,10 @@ pub struct RunArgs {
     /// The results directory [default: results/<timestamp>-<host> in the workspace].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    /// The repository the images are built in and run from: <REPOSITORY>/<framework>:<base>.
+    #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
+    pub repository: String,
 }
 
 /// `--backend`.

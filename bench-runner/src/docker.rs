@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use bollard::Docker;
-use bollard::query_parameters::RemoveContainerOptionsBuilder;
+use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
 
 /// How long an engine may take to answer the first request before benchlab says none answers.
 const PING_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,6 +102,28 @@ impl Drop for ContainerGuard {
             Err(_) => eprintln!("warning: the thread removing a container panicked"),
         }
     }
+}
+
+/// Removes every container that carries `label` (`key`, or `key=value`), running or not,
+/// and returns how many there were.
+///
+/// # Errors
+/// When the engine cannot list them or refuses to remove one.
+pub async fn remove_labelled(docker: &Docker, label: &str) -> Result<usize> {
+    let filters = std::collections::HashMap::from([("label", vec![label.to_owned()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .with_context(|| format!("could not list the containers labelled {label}"))?;
+    let ids: Vec<String> = containers.into_iter().filter_map(|c| c.id).collect();
+    for id in &ids {
+        remove_container(docker, id).await?;
+    }
+    Ok(ids.len())
 }
 
 /// Removes container `id`, stopping it first if it runs; a container already gone is fine.

@@ -52,6 +52,8 @@ pub struct BuiltImage {
     pub tag: String,
     /// The engine's image id.
     pub id: String,
+    /// Hex SHA-256 of the service binary in it.
+    pub binary_sha256: String,
     /// False when the existing image was up to date and kept.
     pub rebuilt: bool,
 }
@@ -79,6 +81,7 @@ pub async fn ensure_image(
         base: base.base,
         tag: tag.clone(),
         id,
+        binary_sha256: binary.sha256.clone(),
         rebuilt,
     };
     let existing = existing(docker, &tag, &labels).await?;

@@ -10,7 +10,7 @@ use bollard::Docker;
 
 use crate::bases::{self, BaseImage, BaseOptions};
 use crate::binaries::{self, Binary};
-use crate::catalog::{Base, Framework, REPOSITORY, matrix};
+use crate::catalog::{Base, Framework, matrix};
 use crate::cli::{BasesArgs, ImagesArgs};
 use crate::images::{self, BuiltImage, ImageOptions, label};
 use crate::progress::Progress;
@@ -58,7 +58,7 @@ impl ImagesPlan {
                 rebuild: false,
             },
             image_options: ImageOptions {
-                repository: REPOSITORY.to_owned(),
+                repository: args.repository.clone(),
                 extra_labels: BTreeMap::new(),
                 rebuild: args.rebuild,
             },
@@ -157,7 +157,8 @@ pub async fn ensure_bases(
     Ok(ready)
 }
 
-/// Builds the static binaries of `frameworks` (one cargo invocation) off the async runtime.
+/// Builds the static binaries of `frameworks` (each alone, see [`binaries`]) off the async
+/// runtime.
 ///
 /// # Errors
 /// When the build fails.

@@ -12,15 +12,14 @@ use anyhow::{Context, Result, bail};
 use bench_core::oha::{LoadReport, OhaReport};
 use bench_core::plan::{Backend, Cell, CpuQuota, Matrix, PROCESS_BASE, PartialMatrix};
 use bench_core::results::{
-    CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults, ServerUsage, Stage,
-    StartupResult,
+    Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults,
+    ServerUsage, Stage, StartupResult,
 };
 use bench_core::units::Bytes;
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
 
 use crate::bases::BaseOptions;
-use crate::catalog::{Base, Framework, REPOSITORY, image_tag};
+use crate::catalog::{Base, Framework, image_tag};
 use crate::cli::{BackendArg, RunArgs};
 use crate::images::ImageOptions;
 use crate::loadgen::{self, Load};
@@ -43,6 +42,8 @@ pub struct RunPlan {
     /// Whether the backend was chosen (by flag or config); if not, a missing engine means
     /// the process backend.
     pub backend_chosen: bool,
+    /// The repository the images are built in and run from.
+    pub repository: String,
 }
 
 impl RunPlan {
@@ -59,6 +60,7 @@ impl RunPlan {
                 dir: dir.clone(),
                 resume: true,
                 backend_chosen: true,
+                repository: args.repository.clone(),
             });
         }
         let mut matrix = if args.quick {
@@ -92,6 +94,7 @@ impl RunPlan {
             dir,
             resume: false,
             backend_chosen,
+            repository: args.repository.clone(),
         })
     }
 }
@@ -168,6 +171,7 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
     let targets = prepare_targets(
         workspace,
         docker.as_ref(),
+        &plan.repository,
         &matrix,
         &frameworks,
         &mut results,
@@ -182,6 +186,8 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         )
     );
 
+    // A cell dropped halfway can leave a container its guard never saw (one whose creation
+    // was under way), so this run's label decides what is removed, not the guards alone.
     let interrupted = tokio::select! {
         outcome = measure_everything(docker.as_ref(), &matrix, &targets, &mut results, &plan.dir) => {
             outcome?;
@@ -189,7 +195,9 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         }
         _ = tokio::signal::ctrl_c() => true,
     };
-    // Every container and process of the interrupted cell is gone with its future.
+    if let Some(docker) = &docker {
+        remove_this_runs_containers(docker, interrupted).await?;
+    }
     if interrupted {
         eprintln!(
             "interrupted: the finished cells are in {}; complete the run with --resume {}",
@@ -210,32 +218,49 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
 }
 
 /// Where each (framework, base) of the matrix runs from, or why it cannot run.
-type Targets = BTreeMap<(String, String), Result<Target, String>>;
+type Targets = BTreeMap<(String, String), Result<Subject, String>>;
 
-/// Builds the static binaries and, under Docker, the bases and images; records the images in
-/// the provenance.
+/// What a cell runs: where from, and exactly which binary and image that is.
+#[derive(Clone, Debug)]
+struct Subject {
+    target: Target,
+    artifact: Artifact,
+}
+
+/// Builds the static binaries and, under Docker, the bases and images in `repository`;
+/// records the images in the provenance.
 async fn prepare_targets(
     workspace: &Workspace,
     docker: Option<&Docker>,
+    repository: &str,
     matrix: &Matrix,
     frameworks: &[Framework],
     results: &mut RunResults,
 ) -> Result<Targets> {
     let binaries = lab::build_binaries(workspace, frameworks).await?;
     let mut targets = Targets::new();
+    // The bare binaries: the process backend's cells, and under Docker the process half of
+    // the startup table.
+    for (framework, binary) in &binaries {
+        let subject = Subject {
+            target: Target::Binary(binary.path.clone()),
+            artifact: Artifact {
+                binary_sha256: Some(binary.sha256.clone()),
+                image_id: None,
+            },
+        };
+        targets.insert(
+            (framework.name().to_owned(), PROCESS_BASE.to_owned()),
+            Ok(subject),
+        );
+    }
     let Some(docker) = docker else {
-        for (framework, binary) in &binaries {
-            targets.insert(
-                (framework.name().to_owned(), PROCESS_BASE.to_owned()),
-                Ok(Target::Binary(binary.path.clone())),
-            );
-        }
         return Ok(targets);
     };
     let bases = bases_of(matrix)?;
     let ready_bases = lab::ensure_bases(docker, &bases, BaseOptions::default()).await?;
     let options = ImageOptions {
-        repository: REPOSITORY.to_owned(),
+        repository: repository.to_owned(),
         extra_labels: BTreeMap::new(),
         rebuild: false,
     };
@@ -250,7 +275,7 @@ async fn prepare_targets(
     for (tag, err) in &built.failures {
         eprintln!("warning: {err:#}; its cells will be recorded as failed");
         for (framework, base) in matrix.images() {
-            if image_tag(REPOSITORY, framework_named(&framework)?, base_named(&base)?) == *tag {
+            if image_tag(repository, framework_named(&framework)?, base_named(&base)?) == *tag {
                 targets.insert((framework, base), Err(format!("{err:#}")));
             }
         }
@@ -270,21 +295,22 @@ async fn prepare_targets(
                 .size
                 .and_then(|s| u64::try_from(s).ok())
                 .unwrap_or(0),
+            binary_sha256: image.binary_sha256.clone(),
             base_provenance: ready_bases[&image.base].provenance.to_string(),
         });
+        let subject = Subject {
+            target: Target::Image(image.tag.clone()),
+            artifact: Artifact {
+                binary_sha256: Some(image.binary_sha256.clone()),
+                image_id: Some(image.id.clone()),
+            },
+        };
         targets.insert(
             (
                 image.framework.name().to_owned(),
                 image.base.name().to_owned(),
             ),
-            Ok(Target::Image(image.tag.clone())),
-        );
-    }
-    // The bare binaries, for the process half of the startup table.
-    for (framework, binary) in &binaries {
-        targets.insert(
-            (framework.name().to_owned(), PROCESS_BASE.to_owned()),
-            Ok(Target::Binary(binary.path.clone())),
+            Ok(subject),
         );
     }
     if results.provenance.images.is_empty() {
@@ -313,7 +339,11 @@ async fn measure_everything(
         progress.start(&format!("{} (about {eta} left)", cell.id()));
         let key = (cell.framework.clone(), cell.base.clone());
         let result = match targets.get(&key) {
-            Some(Ok(target)) => measure_cell(docker, matrix, &cell, target).await,
+            Some(Ok(subject)) => {
+                let mut result = measure_cell(docker, matrix, &cell, &subject.target).await;
+                result.artifact = subject.artifact.clone();
+                result
+            }
             Some(Err(reason)) => failed(cell, Stage::Start, reason.clone(), Vec::new()),
             None => failed(
                 cell,
@@ -347,7 +377,7 @@ async fn measure_startups(
     let limits = limits(matrix, &quota);
     let subjects: Vec<_> = targets
         .iter()
-        .filter_map(|(key, target)| Some((key.clone(), target.as_ref().ok()?.clone())))
+        .filter_map(|(key, subject)| Some((key.clone(), subject.as_ref().ok()?.target.clone())))
         .collect();
     let mut progress = Progress::new(subjects.len());
     for ((framework, base), target) in subjects {
@@ -526,29 +556,39 @@ fn describe(result: &CellResult) -> String {
     }
 }
 
+/// The labels of this run's containers: [`RUN_LABEL`] with this process's id as its value.
 fn run_labels() -> HashMap<String, String> {
-    HashMap::from([(RUN_LABEL.to_owned(), "1".to_owned())])
+    HashMap::from([(RUN_LABEL.to_owned(), std::process::id().to_string())])
+}
+
+/// The label filter that finds this run's containers.
+fn this_run_label() -> String {
+    format!("{RUN_LABEL}={}", std::process::id())
+}
+
+/// Removes every container of this run. After an interruption the engine may still be
+/// creating the container of a request that was dropped, so it looks twice, a second apart.
+async fn remove_this_runs_containers(docker: &Docker, interrupted: bool) -> Result<()> {
+    let label = this_run_label();
+    let sweeps = if interrupted { 2 } else { 1 };
+    for sweep in 0..sweeps {
+        if sweep > 0 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        docker::remove_labelled(docker, &label)
+            .await
+            .context("could not remove this run's containers")?;
+    }
+    Ok(())
 }
 
 /// Removes containers a killed run left behind (they carry [`RUN_LABEL`]).
 async fn remove_leftovers(docker: &Docker) -> Result<()> {
-    let filters = HashMap::from([("label".to_owned(), vec![RUN_LABEL.to_owned()])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    let leftovers = docker
-        .list_containers(Some(options))
+    let removed = docker::remove_labelled(docker, RUN_LABEL)
         .await
-        .context("could not list leftover containers")?;
-    for container in leftovers {
-        let Some(id) = container.id else { continue };
-        eprintln!("removing container {id} left by an earlier run");
-        let options = RemoveContainerOptionsBuilder::new().force(true).build();
-        docker
-            .remove_container(&id, Some(options))
-            .await
-            .with_context(|| format!("could not remove leftover container {id}"))?;
+        .context("could not remove the containers left by an earlier run")?;
+    if removed > 0 {
+        eprintln!("removed {removed} container(s) left by an earlier run");
     }
     Ok(())
 }

@@ -12,7 +12,7 @@ use super::{CSV_COLUMNS, csv, json, markdown};
 use crate::oha::{Latency, LatencyScope, LoadReport};
 use crate::plan::{Cell, CpuQuota, Endpoint, Matrix};
 use crate::results::{
-    CellResult, GeneratorUsage, ImageInfo, Lifecycle, Provenance, Repetition, RunResults,
+    Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Provenance, Repetition, RunResults,
     ServerUsage, Stage, StartupResult,
 };
 
@@ -84,6 +84,7 @@ fn sample() -> RunResults {
                 digest: "sha256:aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999"
                     .to_owned(),
                 size_bytes: 1_940_000,
+                binary_sha256: "a1".repeat(32),
                 base_provenance: "none (scratch)".to_owned(),
             },
             ImageInfo {
@@ -93,6 +94,7 @@ fn sample() -> RunResults {
                 digest: "sha256:1111222233334444555566667777888899990000aaaabbbbccccddddeeeeffff"
                     .to_owned(),
                 size_bytes: 1_610_000,
+                binary_sha256: "b2".repeat(32),
                 base_provenance: "none (scratch)".to_owned(),
             },
         ],
@@ -106,7 +108,17 @@ fn sample() -> RunResults {
     let cells = matrix.cells();
     // The last cell is left out: the run was interrupted before it.
     for cell in &cells[..cells.len() - 1] {
-        let result = measure(cell, lifecycle.clone());
+        let mut result = measure(cell, lifecycle.clone());
+        let image = results
+            .provenance
+            .images
+            .iter()
+            .find(|image| image.framework == cell.framework)
+            .expect("an image per framework");
+        result.artifact = Artifact {
+            binary_sha256: Some(image.binary_sha256.clone()),
+            image_id: Some(image.digest.clone()),
+        };
         results.record(result);
     }
     results.record_startup(StartupResult::new(

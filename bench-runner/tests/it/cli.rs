@@ -10,7 +10,7 @@ fn bench_runner(args: &[&str]) -> std::process::Output {
 }
 
 #[test]
-fn issue_3_bad_framework_name_lists_the_valid_ones() {
+fn bad_framework_name_lists_the_valid_ones() {
     let output = bench_runner(&["images", "--frameworks", "axum,flask"]);
     assert_eq!(output.status.code(), Some(2), "a usage error");
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -22,7 +22,7 @@ fn issue_3_bad_framework_name_lists_the_valid_ones() {
 }
 
 #[test]
-fn issue_3_bad_base_name_lists_the_valid_ones() {
+fn bad_base_name_lists_the_valid_ones() {
     let output = bench_runner(&["images", "--bases", "alpine"]);
     assert_eq!(output.status.code(), Some(2), "a usage error");
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bench_core::results::{Outcome, RunResults, Stage};
+use bench_core::results::{Artifact, Outcome, RunResults, Stage};
+use bench_runner::catalog::Framework;
 use bench_runner::server::RUN_LABEL;
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
@@ -19,7 +20,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::Command;
 
-use crate::support;
+use crate::support::{self, Sweep};
 
 /// Cells of one second on `/hello`, with no warm-up and no startup phase.
 const SHORT_CELLS: [&str; 10] = [
@@ -35,9 +36,16 @@ const SHORT_CELLS: [&str; 10] = [
     "0",
 ];
 
+/// The repository this test's runs build their images in: never the user's `benchlab/…`,
+/// and no other test's.
+const REPOSITORY: &str = "benchlab-test-run";
+
 fn bench_runner() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
-    command.arg("run").stdin(Stdio::null()).kill_on_drop(true);
+    command
+        .args(["run", "--repository", REPOSITORY])
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
     command
 }
 
@@ -62,10 +70,17 @@ async fn run_containers(docker: &Docker) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn issue_4_quick_run_interrupted_run_resume_and_failed_cell() {
+async fn quick_run_interrupted_run_resume_and_failed_cell() {
     let Some(docker) = support::engine().await else {
         return;
     };
+    let _sweep = Sweep::with_repository(
+        &docker,
+        "quick_run_interrupted_run_resume_and_failed_cell",
+        REPOSITORY,
+    )
+    .await;
+    let binaries = support::binaries().await;
     let scratch = tempfile::tempdir().expect("a temporary directory");
 
     // A quick run over one framework and one base: all three files, real numbers.
@@ -112,13 +127,22 @@ async fn issue_4_quick_run_interrupted_run_resume_and_failed_cell() {
         assert!(summary.mem_peak_bytes.median > 0.0, "{}: memory", cell.id);
     }
     assert_eq!(results.startup.len(), 2, "the image and the bare binary");
-    assert!(
-        results
-            .provenance
-            .images
-            .iter()
-            .any(|i| i.image == "benchlab/axum:scratch")
-    );
+    let [image] = results.provenance.images.as_slice() else {
+        panic!("one image: {:?}", results.provenance.images);
+    };
+    assert_eq!(image.image, format!("{REPOSITORY}/axum:scratch"));
+    assert_eq!(image.binary_sha256, binaries[&Framework::Axum].sha256);
+    for cell in &results.cells {
+        assert_eq!(
+            cell.artifact,
+            Artifact {
+                binary_sha256: Some(image.binary_sha256.clone()),
+                image_id: Some(image.digest.clone()),
+            },
+            "{}: the cell records what it measured",
+            cell.id
+        );
+    }
     let csv = std::fs::read_to_string(quick.join("results.csv")).expect("results.csv");
     assert_eq!(
         csv.lines().count(),

@@ -1,16 +1,21 @@
-//! What the Docker tests share: the engine (or a loud failure when none answers), a sweep that
-//! removes everything they labelled, and a small HTTP/1.1 client for one request.
+//! What the Docker tests share: the engine (or a loud failure when none answers), the one
+//! static build of the service binaries, a sweep that removes everything they made, and a
+//! small HTTP/1.1 client for one request.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
-use bench_runner::docker;
+use bench_runner::binaries::Binary;
+use bench_runner::catalog::Framework;
+use bench_runner::workspace::Workspace;
+use bench_runner::{docker, lab};
 use bollard::Docker;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
     RemoveImageOptionsBuilder,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::OnceCell;
 
 /// The label on every container and image the tests create; its value is the test's scope
 /// (its name), so a test sweeps only what it made while other tests run beside it.
@@ -46,18 +51,63 @@ pub async fn engine() -> Option<Docker> {
     }
 }
 
-/// Removes every container and image labelled with test `scope` when created (leftovers of
-/// an interrupted run) and when dropped, even by a panic. Base images are not labelled and
-/// stay, as a cache.
+/// The static service binaries of every framework, built once for all the tests of this
+/// binary that need them (the first caller builds, the others wait). `bench-runner run`
+/// started by a test builds them too, but after this its cargo has nothing left to do.
+pub async fn binaries() -> &'static BTreeMap<Framework, Binary> {
+    static BINARIES: OnceCell<BTreeMap<Framework, Binary>> = OnceCell::const_new();
+    BINARIES
+        .get_or_init(|| async {
+            let workspace = Workspace::locate().expect("the workspace");
+            lab::build_binaries(&workspace, &Framework::ALL)
+                .await
+                .expect("the static release binaries build")
+        })
+        .await
+}
+
+/// Removes every container and image labelled with test `scope`, and every image of its
+/// `repository` if it has one of its own, when created (leftovers of an interrupted run) and
+/// when dropped, even by a panic. Base images are not labelled and stay, as a cache.
 pub struct Sweep {
+    what: Swept,
+}
+
+/// What a [`Sweep`] removes.
+#[derive(Clone)]
+struct Swept {
     scope: String,
+    repository: Option<String>,
 }
 
 impl Sweep {
     pub async fn new(docker: &Docker, scope: &str) -> Self {
-        sweep(docker, scope).await;
-        Self {
+        Self::start(docker, scope, None).await
+    }
+
+    /// A sweep that also removes every image of `repository`, for a test whose images are
+    /// built by `bench-runner` itself and so carry no test label.
+    pub async fn with_repository(docker: &Docker, scope: &str, repository: &str) -> Self {
+        Self::start(docker, scope, Some(repository.to_owned())).await
+    }
+
+    async fn start(docker: &Docker, scope: &str, repository: Option<String>) -> Self {
+        let what = Swept {
             scope: scope.to_owned(),
+            repository,
+        };
+        what.remove(docker).await;
+        Self { what }
+    }
+}
+
+impl Swept {
+    async fn remove(&self, docker: &Docker) {
+        let label = format!("{TEST_LABEL}={}", self.scope);
+        remove_containers(docker, &label).await;
+        remove_images(docker, "label", &label).await;
+        if let Some(repository) = &self.repository {
+            remove_images(docker, "reference", &format!("{repository}/*")).await;
         }
     }
 }
@@ -65,7 +115,7 @@ impl Sweep {
 impl Drop for Sweep {
     fn drop(&mut self) {
         // Drop cannot await: sweep from a thread with its own runtime and connection.
-        let scope = self.scope.clone();
+        let what = self.what.clone();
         let swept = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -73,7 +123,7 @@ impl Drop for Sweep {
                 .expect("a runtime for the sweep");
             runtime.block_on(async {
                 if let Ok(docker) = docker::connect().await {
-                    sweep(&docker, &scope).await;
+                    what.remove(&docker).await;
                 }
             });
         });
@@ -83,8 +133,9 @@ impl Drop for Sweep {
     }
 }
 
-async fn sweep(docker: &Docker, scope: &str) {
-    let filters = HashMap::from([("label", vec![format!("{TEST_LABEL}={scope}")])]);
+/// Removes the containers labelled `label` (`key=value`).
+async fn remove_containers(docker: &Docker, label: &str) {
+    let filters = HashMap::from([("label", vec![label.to_owned()])]);
     let containers = docker
         .list_containers(Some(
             ListContainersOptionsBuilder::new()
@@ -103,6 +154,11 @@ async fn sweep(docker: &Docker, scope: &str) {
             eprintln!("warning: could not remove test container {id}: {err}");
         }
     }
+}
+
+/// Removes the images the engine's `filter` (`label` or `reference`) matches with `value`.
+async fn remove_images(docker: &Docker, filter: &str, value: &str) {
+    let filters = HashMap::from([(filter, vec![value.to_owned()])]);
     let images = docker
         .list_images(Some(
             ListImagesOptionsBuilder::new()
