@@ -1,7 +1,9 @@
-//! The IO-free core of `bench-runner run`: the plan, oha's JSON, statistics, the result
-//! contract and its exporters. Nothing here reads a file, a socket, a process or the clock;
+//! The IO-free core of `bench-runner`: the catalog, the plan, oha's JSON, statistics, the
+//! result contracts and their exporters. Nothing here reads a file, a socket, a process or the clock;
 //! every reading comes in as an argument, every output leaves as a `String`.
 //!
+//! - [`catalog`]: the closed sets, each defined once: [`Framework`](catalog::Framework),
+//!   [`Base`](catalog::Base), [`Backend`](catalog::Backend) and what a cell runs from.
 //! - [`plan`]: the [`Matrix`](plan::Matrix) (defaults, `--quick`, the TOML matrix file,
 //!   validation) and its expansion into [`Cell`](plan::Cell)s in one pinned order.
 //! - [`oha`]: the arguments to give oha, its JSON report, and the vegeta-style
@@ -17,25 +19,25 @@
 //! use std::time::Duration;
 //! use bench_core::export;
 //! use bench_core::oha::{LoadReport, OhaReport, oha_args};
-//! use bench_core::plan::{Matrix, PartialMatrix};
+//! use bench_core::plan::{Matrix, Settings};
 //! use bench_core::results::{
 //!     CellResult, GeneratorUsage, Lifecycle, Provenance, Repetition, RunResults, ServerUsage,
 //! };
 //!
 //! // Options: defaults, then the matrix file, then the flags; checked before any container.
 //! let mut matrix = Matrix::default();
-//! matrix.apply(PartialMatrix::from_toml(r#"connections = [1, 16]"#)?);
-//! matrix.validate(&["axum", "actix-web", "rocket", "hyper"], &["scratch", "distroless", "debian"])?;
+//! matrix.apply(Settings::from_toml(r#"connections = [1, 16]"#)?);
+//! matrix.validate()?;
 //! matrix.validate_host(2)?;
 //! println!("about {:?}", matrix.estimate());
 //!
 //! let mut results = RunResults::new(Provenance::default(), matrix.clone());
 //! for cell in results.pending_cells(false) {
-//!     // Start a container with cell.cpu.nano_cpus(), cell.cpu.memory_bytes(),
+//!     // Start a container with cell.cpu.vcpus, cell.cpu.memory_bytes(),
 //!     // WORKERS=cell.workers() and matrix.server_cpus; wait for /hello; warm up; then per
 //!     // repetition run oha with these arguments, reading the cgroup around it:
 //!     let url = format!("http://127.0.0.1:8080{}", cell.endpoint.path());
-//!     let _args = oha_args(&url, cell.connections, matrix.duration, matrix.generator_threads());
+//!     let _args = oha_args(&url, cell.connections, matrix.duration, matrix.generator_cpus.len());
 //!     let json = r#"{"summary": {"successRate": 1.0, "total": 10.0, "slowest": 0.002,
 //!         "fastest": 0.00003, "average": 0.0002, "requestsPerSec": 50000.3, "totalData": 1,
 //!         "sizePerRequest": 27, "sizePerSec": 1.0},
@@ -59,7 +61,9 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod catalog;
 pub mod export;
+pub mod images;
 pub mod oha;
 pub mod plan;
 pub mod results;

@@ -2,7 +2,7 @@
 //! its validation and its expansion into cells, in one pinned order.
 //!
 //! The flow the runner follows: start from [`Matrix::default`] or [`Matrix::quick`], overlay
-//! a matrix file ([`PartialMatrix::from_toml`]) and then the flags (a [`PartialMatrix`] the
+//! a matrix file ([`Settings::from_toml`]) and then the flags (a [`Settings`] the
 //! CLI fills), check the result with [`Matrix::validate`], and measure [`Matrix::cells`] in
 //! order. Every matrix key is also a flag of the same name (`connections` ↔
 //! `--connections`), so [`InvalidSetting::key`] names both.
@@ -15,14 +15,11 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::units::{Micros, RequestsPerSec};
+use crate::catalog::{Backend, Base, Framework, Packaging};
+use crate::units::{Micros, RequestsPerSec, parse_duration};
 
-/// The base name cells get under the `process` backend, which runs service binaries as local
-/// processes: there is no image, so no base.
-pub const PROCESS_BASE: &str = "process";
-
-/// The largest `<ms>` a `/sleep/<ms>` endpoint may ask for; the services accept up to this.
-pub const MAX_SLEEP_MS: u64 = 60_000;
+// The largest `<ms>` a `/sleep/<ms>` endpoint may ask for is the services' own limit.
+use svc_common::reply::MAX_SLEEP_MS;
 
 /// The smallest CPU quota Docker accepts (`--cpus 0.01`).
 pub const MIN_VCPUS: f64 = 0.01;
@@ -40,34 +37,6 @@ pub const STARTUP_RUN_OVERHEAD: Duration = Duration::from_secs(1);
 
 /// What one cold start of a bare process costs (about 1.5 ms to first 200, plus the stop).
 pub const PROCESS_STARTUP_RUN_OVERHEAD: Duration = Duration::from_millis(100);
-
-/// Where the services run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Backend {
-    /// One container per cell, from the framework × base images (the default).
-    #[default]
-    Docker,
-    /// The service binaries as local processes pinned by CPU affinity: no image, no container,
-    /// and every cell's base is [`PROCESS_BASE`].
-    Process,
-}
-
-impl Backend {
-    /// The name in flags, files and tables.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Docker => "docker",
-            Backend::Process => "process",
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 /// A CPU quota and the memory limit that goes with it, as a Fargate task size.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,11 +58,6 @@ impl CpuQuota {
     /// `WORKERS` for the service: one worker per started vCPU, at least one.
     pub fn workers(&self) -> u32 {
         (self.vcpus.ceil() as u32).max(1)
-    }
-
-    /// Docker's `NanoCpus` for this quota.
-    pub fn nano_cpus(&self) -> i64 {
-        (self.vcpus * 1e9).round() as i64
     }
 
     /// The memory limit in bytes (Docker's `Memory`).
@@ -329,10 +293,10 @@ impl<'de> Deserialize<'de> for CpuSet {
 pub struct Matrix {
     /// Where the services run.
     pub backend: Backend,
-    /// Framework names, as the runner's catalog spells them (`axum`, `actix-web`, …).
-    pub frameworks: Vec<String>,
-    /// Base names (`scratch`, `distroless`, `debian`). Ignored by the `process` backend.
-    pub bases: Vec<String>,
+    /// The frameworks measured.
+    pub frameworks: Vec<Framework>,
+    /// The bases their images are built on. Ignored by the `process` backend.
+    pub bases: Vec<Base>,
     /// CPU quotas with their memory limits.
     pub cpus: Vec<CpuQuota>,
     /// Concurrent connections oha keeps open (keep-alive on).
@@ -362,34 +326,32 @@ pub struct Matrix {
     pub stop_timeout: Duration,
 }
 
-fn strings(names: &[&str]) -> Vec<String> {
-    names.iter().map(|&name| name.to_owned()).collect()
-}
-
 fn cpuset(text: &str) -> CpuSet {
     text.parse().expect("built-in CPU sets are valid")
 }
 
 impl Default for Matrix {
-    /// The default run: about ten minutes on two cores ([`Matrix::estimate`] says 9 min 42 s).
+    /// The default run: about ten minutes on two cores ([`Matrix::estimate`] says 9 min 32 s,
+    /// builds aside).
     ///
-    /// The four frameworks on `scratch`, at 0.5 and 1 vCPU (Fargate's 1 GiB and 2 GiB
-    /// sizes), at 1 connection (latency-bound: each framework's own latency) and 64
-    /// connections (throughput-bound: a one-core server is saturated), on `/hello`; 3 s of
-    /// warm-up, then 3 repetitions of 10 s; 5 cold starts per image. That is 16 cells of
-    /// about 35 s. The wider example of issue 4 (connections 1, 16, 64 and 256) doubles the
-    /// cells and takes about 19 minutes at these timings: ask for it with `--connections`.
-    /// The server runs on CPU 1, oha on CPU 0.
+    /// Every framework of the catalog on `scratch`, at 0.5 vCPU (Fargate's 0.5 vCPU / 1 GiB
+    /// size), at 1 connection (latency-bound: each framework's own latency) and 64
+    /// connections (throughput-bound: the quota is saturated while one core of oha keeps
+    /// up), on `/hello`; 3 s of warm-up, then 3 repetitions of 8 s; 5 cold starts per image.
+    /// That is 18 cells of about 29 s. The 1 vCPU cells are left out to fit nine frameworks
+    /// in ten minutes: at 64 connections one core of oha cannot saturate one core of most
+    /// servers (generator-bound), and at 1 connection they repeat the 0.5 vCPU latency.
+    /// `matrices/full.toml` is the full sweep. The server runs on CPU 1, oha on CPU 0.
     fn default() -> Self {
         Matrix {
             backend: Backend::Docker,
-            frameworks: strings(&["axum", "actix-web", "rocket", "hyper"]),
-            bases: strings(&["scratch"]),
-            cpus: vec![CpuQuota::fargate(0.5), CpuQuota::fargate(1.0)],
+            frameworks: Framework::ALL.to_vec(),
+            bases: vec![Base::Scratch],
+            cpus: vec![CpuQuota::fargate(0.5)],
             connections: vec![1, 64],
             endpoints: vec![Endpoint::Hello],
             warmup: Duration::from_secs(3),
-            duration: Duration::from_secs(10),
+            duration: Duration::from_secs(8),
             repetitions: 3,
             startup_runs: 5,
             server_cpus: cpuset("1"),
@@ -401,13 +363,13 @@ impl Default for Matrix {
 }
 
 impl Matrix {
-    /// `--quick`: a smoke run of about a minute ([`Matrix::estimate`] says 1 min 9 s) that
-    /// touches every framework and the calibration.
+    /// `--quick`: a smoke run of about two minutes ([`Matrix::estimate`] says 1 min 50 s)
+    /// that touches every framework and the calibration.
     ///
-    /// The four frameworks on `scratch` at 1 vCPU and 16 connections, on `/hello` and
+    /// Every framework on `scratch` at 1 vCPU and 16 connections, on `/hello` and
     /// `/sleep/100` (expected 160 req/s, so the harness error shows); 1 s of warm-up, then 2
-    /// repetitions of 2 s (two, so the spread and the noisy flag still mean something); 3
-    /// cold starts per image. 8 cells of about 7 s. `/sleep/100` rather than a shorter sleep
+    /// repetitions of 1 s (two, so the spread and the noisy flag still mean something); 2
+    /// cold starts per image. 18 cells of about 5 s. `/sleep/100` rather than a shorter sleep
     /// because the services' timer (tokio's) rounds a sleep up to its next millisecond tick:
     /// about 1 ms on top of every sleep, 10 % of `/sleep/10` but 1 % of `/sleep/100`.
     pub fn quick() -> Self {
@@ -416,19 +378,23 @@ impl Matrix {
             connections: vec![16],
             endpoints: vec![Endpoint::Hello, Endpoint::Sleep { ms: 100 }],
             warmup: Duration::from_secs(1),
-            duration: Duration::from_secs(2),
+            duration: Duration::from_secs(1),
             repetitions: 2,
-            startup_runs: 3,
+            startup_runs: 2,
             ..Matrix::default()
         }
     }
 
-    /// The bases cells run on: the matrix's bases, or only [`PROCESS_BASE`] for the process
-    /// backend.
-    pub fn effective_bases(&self) -> Vec<String> {
+    /// What the cells' services run from: an image on each of the matrix's bases, or the
+    /// bare binary under the process backend.
+    pub fn packagings(&self) -> Vec<Packaging> {
         match self.backend {
-            Backend::Docker => self.bases.clone(),
-            Backend::Process => vec![PROCESS_BASE.to_owned()],
+            Backend::Docker => self
+                .bases
+                .iter()
+                .map(|&base| Packaging::Image(base))
+                .collect(),
+            Backend::Process => vec![Packaging::Process],
         }
     }
 
@@ -440,16 +406,16 @@ impl Matrix {
     ///
     /// Expands whatever the matrix holds: call [`Matrix::validate`] first.
     pub fn cells(&self) -> Vec<Cell> {
-        let bases = self.effective_bases();
+        let packagings = self.packagings();
         let mut cells = Vec::new();
         for &cpu in &self.cpus {
-            for framework in &self.frameworks {
-                for base in &bases {
+            for &framework in &self.frameworks {
+                for &base in &packagings {
                     for &endpoint in &self.endpoints {
                         for &connections in &self.connections {
                             cells.push(Cell {
-                                framework: framework.clone(),
-                                base: base.clone(),
+                                framework,
+                                base,
                                 cpu,
                                 endpoint,
                                 connections,
@@ -462,17 +428,13 @@ impl Matrix {
         cells
     }
 
-    /// The (framework, base) pairs of the startup phase, framework-major; under the process
-    /// backend the base is [`PROCESS_BASE`].
-    pub fn images(&self) -> Vec<(String, String)> {
-        let bases = self.effective_bases();
+    /// What the startup phase starts, framework-major: every image, or under the process
+    /// backend every bare binary.
+    pub fn images(&self) -> Vec<(Framework, Packaging)> {
+        let packagings = self.packagings();
         self.frameworks
             .iter()
-            .flat_map(|framework| {
-                bases
-                    .iter()
-                    .map(move |base| (framework.clone(), base.clone()))
-            })
+            .flat_map(|&framework| packagings.iter().map(move |&base| (framework, base)))
             .collect()
     }
 
@@ -504,20 +466,14 @@ impl Matrix {
         self.cell_estimate() * remaining as u32
     }
 
-    /// oha's worker threads: one per generator CPU (oha's own default counts every physical
-    /// core and ignores affinity).
-    pub fn generator_threads(&self) -> usize {
-        self.generator_cpus.len()
-    }
-
     /// The generator's CPU limit as a percentage of one core: 100 per generator CPU.
     pub fn generator_limit_percent(&self) -> f64 {
         self.generator_cpus.len() as f64 * 100.0
     }
 
-    /// Overlays the settings `partial` has; the others stay.
-    pub fn apply(&mut self, partial: PartialMatrix) {
-        let PartialMatrix {
+    /// Overlays the settings `settings` has; the others stay.
+    pub fn apply(&mut self, settings: Settings) {
+        let Settings {
             backend,
             frameworks,
             bases,
@@ -532,7 +488,7 @@ impl Matrix {
             generator_cpus,
             ready_timeout,
             stop_timeout,
-        } = partial;
+        } = settings;
         fn set<T>(slot: &mut T, value: Option<T>) {
             if let Some(value) = value {
                 *slot = value;
@@ -557,13 +513,14 @@ impl Matrix {
         set(&mut self.stop_timeout, stop_timeout);
     }
 
-    /// Checks every setting, so that a bad one fails before any container starts. Framework
-    /// and base names are checked against `frameworks` and `bases`, the runner's catalogs
-    /// (bases only under the Docker backend). The error names the key (and so the flag).
-    pub fn validate(&self, frameworks: &[&str], bases: &[&str]) -> Result<(), InvalidSetting> {
-        names("frameworks", &self.frameworks, frameworks)?;
+    /// Checks every setting, so that a bad one fails before any container starts. The error
+    /// names the key (and so the flag).
+    pub fn validate(&self) -> Result<(), InvalidSetting> {
+        non_empty("frameworks", &self.frameworks)?;
+        no_duplicates("frameworks", &self.frameworks)?;
         if self.backend == Backend::Docker {
-            names("bases", &self.bases, bases)?;
+            non_empty("bases", &self.bases)?;
+            no_duplicates("bases", &self.bases)?;
         }
 
         non_empty("cpus", &self.cpus)?;
@@ -690,22 +647,6 @@ fn no_duplicates<T: PartialEq + fmt::Display>(
     Ok(())
 }
 
-fn names(key: &'static str, given: &[String], valid: &[&str]) -> Result<(), InvalidSetting> {
-    non_empty(key, given)?;
-    for name in given {
-        if !valid.contains(&name.as_str()) {
-            return Err(InvalidSetting::new(
-                key,
-                format!(
-                    "unknown name \"{name}\": valid names are {}",
-                    valid.join(", ")
-                ),
-            ));
-        }
-    }
-    no_duplicates(key, given)
-}
-
 /// A setting that cannot be measured, named by its matrix-file key, which is also its flag
 /// (`cpus` ↔ `--cpus`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -727,9 +668,9 @@ impl InvalidSetting {
 /// endpoint at one connection count.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
-    pub framework: String,
-    /// The base image, or [`PROCESS_BASE`] under the process backend.
-    pub base: String,
+    pub framework: Framework,
+    /// An image on a base, or the bare binary under the process backend.
+    pub base: Packaging,
     pub cpu: CpuQuota,
     pub endpoint: Endpoint,
     pub connections: u32,
@@ -766,50 +707,80 @@ impl Cell {
     }
 }
 
-/// A matrix file, or the flags given: every key optional, overlaid on a [`Matrix`] with
-/// [`Matrix::apply`].
+/// The settings of a run, every one optional: what a matrix file holds and what the flags
+/// give, each overlaid on a [`Matrix`] with [`Matrix::apply`].
 ///
-/// The file is TOML with kebab-case keys, the flags' names. Durations are strings in
-/// humantime's syntax (`"10s"`, `"500ms"`, `"1m 30s"`), never bare numbers, so their unit
-/// is always written. A CPU quota is a number of vCPUs (memory as Fargate pairs it), a
-/// string `"0.5:1024"` (memory in MiB, as `--cpus` takes it) or a table
-/// `{ vcpus = 0.5, memory-mib = 1024 }`. Unknown keys are errors.
+/// Each setting is declared once, by its field here: its flag (`--startup-runs`), its
+/// matrix-file key (`startup-runs`), its parser and its help all come from it, and its
+/// default is the same field of [`Matrix::default`] (written out in
+/// `matrices/default.toml`). [`Matrix::validate`] names the key, which is also the flag.
 ///
-/// ```toml
-/// backend = "docker"
-/// frameworks = ["axum", "hyper"]
-/// bases = ["scratch", "debian"]
-/// cpus = [0.25, 0.5, { vcpus = 1, memory-mib = 4096 }]
-/// connections = [1, 16, 64, 256]
-/// endpoints = ["/hello", "/sleep/100"]
-/// warmup = "3s"
-/// duration = "10s"
-/// repetitions = 3
-/// startup-runs = 5
-/// server-cpus = "1"
-/// generator-cpus = "0"
-/// ready-timeout = "10s"
-/// stop-timeout = "10s"
-/// ```
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+/// The file is TOML with the flags' names as keys (`matrices/example.toml` shows every
+/// one). Durations are strings in humantime's syntax (`"10s"`, `"500ms"`, `"1m 30s"`), never
+/// bare numbers, so their unit is always written. A CPU quota is a number of vCPUs (memory
+/// as Fargate pairs it), a string `"0.5:1024"` (memory in MiB, as `--cpus` takes it) or a
+/// table `{ vcpus = 0.5, memory-mib = 1024 }`. Unknown keys are errors.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize, clap::Args)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-pub struct PartialMatrix {
+#[group(id = "matrix-settings", multiple = true)]
+pub struct Settings {
+    /// Where services run [default: docker, or process when no engine answers]
+    #[arg(long, value_enum)]
     pub backend: Option<Backend>,
-    pub frameworks: Option<Vec<String>>,
-    pub bases: Option<Vec<String>>,
+
+    /// Frameworks, comma-separated
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub frameworks: Option<Vec<Framework>>,
+
+    /// Bases, comma-separated
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub bases: Option<Vec<Base>>,
+
+    /// CPU quotas in vCPUs, each with an optional memory limit in MiB: 0.5,1:4096
+    #[arg(long, value_delimiter = ',', value_name = "VCPUS[:MIB]")]
     pub cpus: Option<Vec<QuotaSpec>>,
+
+    /// Connection counts, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "N")]
     pub connections: Option<Vec<u32>>,
+
+    /// Endpoints: /hello or /sleep/<ms>, comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "PATH")]
     pub endpoints: Option<Vec<Endpoint>>,
+
+    /// Warm-up load before the measured repetitions (e.g. 3s)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     #[serde(default, with = "crate::units::opt_duration_text")]
     pub warmup: Option<Duration>,
+
+    /// Length of one measured repetition (e.g. 10s)
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     #[serde(default, with = "crate::units::opt_duration_text")]
     pub duration: Option<Duration>,
+
+    /// Measured repetitions per cell
+    #[arg(long, value_name = "N")]
     pub repetitions: Option<u32>,
+
+    /// Cold starts per image (and per bare binary) in the startup phase; 0 skips it
+    #[arg(long, value_name = "N")]
     pub startup_runs: Option<u32>,
+
+    /// CPUs the services run on, as a cpuset list
+    #[arg(long, value_name = "CPUS")]
     pub server_cpus: Option<CpuSet>,
+
+    /// CPUs the load generator runs on, as a cpuset list, disjoint from --server-cpus
+    #[arg(long, value_name = "CPUS")]
     pub generator_cpus: Option<CpuSet>,
+
+    /// How long a service may take to answer /hello after it starts
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     #[serde(default, with = "crate::units::opt_duration_text")]
     pub ready_timeout: Option<Duration>,
+
+    /// The services' shutdown grace period; a stop that takes longer ends in SIGKILL
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
     #[serde(default, with = "crate::units::opt_duration_text")]
     pub stop_timeout: Option<Duration>,
 }
@@ -903,10 +874,10 @@ fn place_part(line: &Option<usize>, column: &Option<usize>) -> String {
     }
 }
 
-impl PartialMatrix {
+impl Settings {
     /// Reads a matrix file. Errors name the key (as a path such as `cpus[1].memory-mib`) and
     /// the line and column.
-    pub fn from_toml(text: &str) -> Result<PartialMatrix, ConfigError> {
+    pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
         let deserializer = toml::Deserializer::new(text);
         serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let path = err.path().to_string();
@@ -940,14 +911,11 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 mod tests {
     use super::*;
 
-    const FRAMEWORKS: &[&str] = &["axum", "actix-web", "rocket", "hyper"];
-    const BASES: &[&str] = &["scratch", "distroless", "debian"];
-
     #[test]
-    fn issue_4_cells_are_quota_then_framework_then_base_then_endpoint_then_connections() {
+    fn cells_are_quota_then_framework_then_base_then_endpoint_then_connections() {
         let matrix = Matrix {
-            frameworks: strings(&["hyper", "axum"]),
-            bases: strings(&["scratch", "debian"]),
+            frameworks: vec![Framework::Hyper, Framework::Axum],
+            bases: vec![Base::Scratch, Base::Debian],
             cpus: vec![CpuQuota::fargate(1.0), CpuQuota::fargate(0.25)],
             connections: vec![64, 1],
             endpoints: vec![Endpoint::Hello, Endpoint::Sleep { ms: 100 }],
@@ -984,31 +952,33 @@ mod tests {
     fn process_backend_cells_have_the_process_base() {
         let matrix = Matrix {
             backend: Backend::Process,
-            bases: strings(&["scratch", "debian", "nonsense"]),
+            bases: vec![Base::Scratch, Base::Debian],
             ..Matrix::default()
         };
-        matrix.validate(FRAMEWORKS, BASES).unwrap();
-        assert!(matrix.cells().iter().all(|cell| cell.base == PROCESS_BASE));
-        assert_eq!(matrix.cells().len(), 16);
-        assert_eq!(
-            matrix.images()[0],
-            ("axum".to_owned(), "process".to_owned())
+        matrix.validate().unwrap();
+        assert!(
+            matrix
+                .cells()
+                .iter()
+                .all(|cell| cell.base == Packaging::Process)
         );
+        assert_eq!(matrix.cells().len(), matrix.frameworks.len() * 2);
+        assert_eq!(matrix.images()[0], (Framework::Axum, Packaging::Process));
     }
 
     #[test]
-    fn default_takes_about_ten_minutes_and_quick_about_one() {
+    fn default_takes_about_ten_minutes_and_quick_about_two() {
         let default = Matrix::default();
-        default.validate(FRAMEWORKS, BASES).unwrap();
-        assert_eq!(default.cells().len(), 16);
-        assert_eq!(default.cell_estimate(), Duration::from_secs(35));
-        assert_eq!(default.estimate(), Duration::from_secs(582));
+        default.validate().unwrap();
+        assert_eq!(default.cells().len(), 2 * Framework::ALL.len());
+        assert_eq!(default.cell_estimate(), Duration::from_secs(29));
+        assert_eq!(default.estimate(), Duration::from_millis(571_500));
 
         let quick = Matrix::quick();
-        quick.validate(FRAMEWORKS, BASES).unwrap();
-        assert_eq!(quick.cells().len(), 8);
-        assert_eq!(quick.estimate(), Duration::from_millis(69_200));
-        assert_eq!(quick.remaining_estimate(3), Duration::from_secs(21));
+        quick.validate().unwrap();
+        assert_eq!(quick.cells().len(), 2 * Framework::ALL.len());
+        assert_eq!(quick.estimate(), Duration::from_millis(109_800));
+        assert_eq!(quick.remaining_estimate(3), Duration::from_secs(15));
     }
 
     #[test]
@@ -1029,7 +999,6 @@ mod tests {
             ]
         );
         let quota = CpuQuota::fargate(0.25);
-        assert_eq!(quota.nano_cpus(), 250_000_000);
         assert_eq!(quota.memory_bytes(), 536_870_912);
         assert_eq!(quota.label(), "0.25cpu");
         assert_eq!("0.5:300".parse::<CpuQuota>().unwrap().memory_mib, 300);
@@ -1082,15 +1051,11 @@ mod tests {
         let check = |change: fn(&mut Matrix)| {
             let mut matrix = Matrix::default();
             change(&mut matrix);
-            matrix.validate(FRAMEWORKS, BASES).unwrap_err().to_string()
+            matrix.validate().unwrap_err().to_string()
         };
         assert_eq!(
-            check(|m| m.frameworks = strings(&["axum", "flask"])),
-            "invalid frameworks (--frameworks): unknown name \"flask\": valid names are axum, actix-web, rocket, hyper"
-        );
-        assert_eq!(
-            check(|m| m.bases = strings(&["alpine"])),
-            "invalid bases (--bases): unknown name \"alpine\": valid names are scratch, distroless, debian"
+            check(|m| m.frameworks = vec![Framework::Axum, Framework::Axum]),
+            "invalid frameworks (--frameworks): axum is listed twice"
         );
         assert_eq!(
             check(|m| m.bases.clear()),
@@ -1142,9 +1107,9 @@ mod tests {
             backend = "process"
         "#;
         let mut matrix = Matrix::default();
-        matrix.apply(PartialMatrix::from_toml(file).unwrap());
-        matrix.validate(FRAMEWORKS, BASES).unwrap();
-        assert_eq!(matrix.frameworks, ["axum", "hyper"]);
+        matrix.apply(Settings::from_toml(file).unwrap());
+        matrix.validate().unwrap();
+        assert_eq!(matrix.frameworks, [Framework::Axum, Framework::Hyper]);
         assert_eq!(
             matrix.cpus,
             [
@@ -1165,41 +1130,68 @@ mod tests {
         assert_eq!(matrix.warmup, Duration::from_millis(500));
         assert_eq!(
             matrix.duration,
-            Duration::from_secs(10),
+            Matrix::default().duration,
             "kept from the default"
         );
         assert_eq!(matrix.backend, Backend::Process);
         assert_eq!(matrix.startup_runs, 0);
     }
 
+    /// The long flags of [`Settings`], which are also its matrix-file keys.
+    fn setting_keys() -> BTreeSet<String> {
+        use clap::Args;
+        Settings::augment_args(clap::Command::new("run"))
+            .get_arguments()
+            .filter_map(|arg| arg.get_long().map(str::to_owned))
+            .collect()
+    }
+
+    /// The top-level keys of a matrix file.
+    fn file_keys(text: &str) -> BTreeSet<String> {
+        text.parse::<toml::Table>()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect()
+    }
+
     #[test]
-    fn the_documented_matrix_file_is_valid() {
-        let file = r#"
-            backend = "docker"
-            frameworks = ["axum", "hyper"]
-            bases = ["scratch", "debian"]
-            cpus = [0.25, 0.5, { vcpus = 1, memory-mib = 4096 }]
-            connections = [1, 16, 64, 256]
-            endpoints = ["/hello", "/sleep/100"]
-            warmup = "3s"
-            duration = "10s"
-            repetitions = 3
-            startup-runs = 5
-            server-cpus = "1"
-            generator-cpus = "0"
-            ready-timeout = "10s"
-            stop-timeout = "10s"
-        "#;
+    fn the_example_matrix_file_has_every_key_and_is_valid() {
+        let text = include_str!("../../matrices/example.toml");
+        assert_eq!(file_keys(text), setting_keys(), "every setting is shown");
         let mut matrix = Matrix::quick();
-        matrix.apply(PartialMatrix::from_toml(file).unwrap());
-        matrix.validate(FRAMEWORKS, BASES).unwrap();
+        matrix.apply(Settings::from_toml(text).unwrap());
+        matrix.validate().unwrap();
         assert_eq!(matrix.cells().len(), 2 * 2 * 3 * 4 * 2);
         assert_eq!(matrix.repetitions, 3);
     }
 
     #[test]
+    fn the_default_matrix_file_is_the_default_matrix() {
+        let text = include_str!("../../matrices/default.toml");
+        assert_eq!(
+            file_keys(text),
+            setting_keys(),
+            "every setting is written out"
+        );
+        let mut matrix = Matrix::quick();
+        matrix.apply(Settings::from_toml(text).unwrap());
+        assert_eq!(matrix, Matrix::default());
+    }
+
+    #[test]
+    fn the_full_matrix_file_is_valid_and_covers_every_framework_and_base() {
+        let mut matrix = Matrix::default();
+        matrix.apply(Settings::from_toml(include_str!("../../matrices/full.toml")).unwrap());
+        matrix.validate().unwrap();
+        assert_eq!(matrix.frameworks, Framework::ALL);
+        assert_eq!(matrix.bases, Base::ALL);
+        assert_eq!(matrix.cells().len(), Framework::ALL.len() * 3 * 3 * 4 * 2);
+    }
+
+    #[test]
     fn matrix_file_errors_name_the_key_and_the_place() {
-        let err = |text: &str| PartialMatrix::from_toml(text).unwrap_err().to_string();
+        let err = |text: &str| Settings::from_toml(text).unwrap_err().to_string();
         insta::assert_snapshot!(err("conections = [1]"), @"key `conections`: line 1, column 1: unknown field `conections`, expected one of `backend`, `frameworks`, `bases`, `cpus`, `connections`, `endpoints`, `warmup`, `duration`, `repetitions`, `startup-runs`, `server-cpus`, `generator-cpus`, `ready-timeout`, `stop-timeout`");
         insta::assert_snapshot!(err("duration = \"10x\""), @r#"key `duration`: line 1, column 12: invalid duration "10x" (unknown time unit "x", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations)): write it like "10s" or "500ms""#);
         insta::assert_snapshot!(err("duration = 10"), @r#"key `duration`: line 1, column 12: invalid type: integer `10`, expected a duration with its unit, like "10s" or "500ms""#);

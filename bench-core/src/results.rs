@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{Base, Framework, Packaging};
 use crate::oha::LoadReport;
 use crate::plan::{Cell, CpuQuota, Matrix};
 use crate::stats::{Sample, Spread};
@@ -107,7 +108,7 @@ impl RunResults {
     /// Records a startup result, replacing an earlier one of the same framework and base.
     pub fn record_startup(&mut self, result: StartupResult) {
         self.startup
-            .retain(|s| (&s.framework, &s.base) != (&result.framework, &result.base));
+            .retain(|s| (s.framework, s.base) != (result.framework, result.base));
         self.startup.push(result);
     }
 
@@ -178,7 +179,7 @@ pub struct Provenance {
     /// The version of oha that generated load.
     pub oha_version: String,
     /// Framework name → the version of its crate in Cargo.lock (`axum` → `0.8.9`).
-    pub framework_versions: BTreeMap<String, String>,
+    pub framework_versions: BTreeMap<Framework, String>,
     /// The git commit of the sources measured.
     pub git_commit: String,
     /// Whether the work tree had uncommitted changes.
@@ -192,8 +193,8 @@ pub struct Provenance {
 /// One image measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageInfo {
-    pub framework: String,
-    pub base: String,
+    pub framework: Framework,
+    pub base: Base,
     /// The tag: `benchlab/axum:scratch`.
     pub image: String,
     /// The engine's image id (`sha256:…`).
@@ -614,9 +615,9 @@ fn flags(cell: &Cell, summary: &CellSummary, repetitions: &[Repetition]) -> Vec<
 /// Cold starts of one image (or bare binary): from start to the first 200 on `/hello`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StartupResult {
-    pub framework: String,
-    /// The base, or [`crate::plan::PROCESS_BASE`] for the bare binary.
-    pub base: String,
+    pub framework: Framework,
+    /// The image's base, or the bare binary.
+    pub base: Packaging,
     /// Every successful cold start, in order.
     pub runs_ms: Vec<Millis>,
     /// Why the other cold starts failed.
@@ -627,8 +628,8 @@ pub struct StartupResult {
 
 impl StartupResult {
     pub fn new(
-        framework: String,
-        base: String,
+        framework: Framework,
+        base: Packaging,
         runs_ms: Vec<Millis>,
         failures: Vec<String>,
     ) -> StartupResult {
@@ -645,6 +646,7 @@ impl StartupResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::Base;
     use crate::oha::{Latency, LatencyScope};
     use crate::plan::Endpoint;
 
@@ -686,12 +688,42 @@ mod tests {
 
     fn cell(vcpus: f64, endpoint: Endpoint, connections: u32) -> Cell {
         Cell {
-            framework: "axum".to_owned(),
-            base: "scratch".to_owned(),
+            framework: Framework::Axum,
+            base: Packaging::Image(Base::Scratch),
             cpu: CpuQuota::fargate(vcpus),
             endpoint,
             connections,
         }
+    }
+
+    #[test]
+    fn the_first_committed_run_reads_with_typed_names() {
+        let json = include_str!("../../results/20261123T143648Z-vm/results.json");
+        let results = RunResults::from_json(json).expect("the committed results.json reads");
+        assert_eq!(
+            results.matrix.frameworks,
+            [
+                Framework::Axum,
+                Framework::ActixWeb,
+                Framework::Rocket,
+                Framework::Hyper
+            ]
+        );
+        assert_eq!(results.cells.len(), 16);
+        assert!(
+            results
+                .cells
+                .iter()
+                .all(|cell| cell.cell.base == Packaging::Image(Base::Scratch)
+                    && cell.artifact == Artifact::default())
+        );
+        assert!(
+            results
+                .startup
+                .iter()
+                .any(|startup| startup.base == Packaging::Process)
+        );
+        assert_eq!(results.provenance.images[0].framework, Framework::Axum);
     }
 
     #[test]
@@ -848,8 +880,8 @@ mod tests {
         ));
         assert_eq!(results.cells[0].id, cells[0].id(), "kept in matrix order");
         results.record_startup(StartupResult::new(
-            "axum".into(),
-            "scratch".into(),
+            Framework::Axum,
+            Packaging::Image(Base::Scratch),
             vec![280.0, 300.0],
             vec![],
         ));

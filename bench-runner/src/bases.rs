@@ -16,10 +16,10 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
-use crate::catalog::Base;
 use crate::docker::is_not_found;
-use crate::results::Provenance;
 use crate::rootfs::{self, Package};
+use bench_core::catalog::Base;
+use bench_core::images::{BaseOrigin, human};
 
 /// The Debian suite the bases come from (Debian 12, as upstream's `bookworm-slim` and
 /// `cc-debian12`).
@@ -59,7 +59,7 @@ pub struct BaseImage {
     pub reference: Option<String>,
     /// The engine's image id; `None` for scratch.
     pub id: Option<String>,
-    pub provenance: Provenance,
+    pub provenance: BaseOrigin,
 }
 
 impl BaseImage {
@@ -69,7 +69,7 @@ impl BaseImage {
             base: Base::Scratch,
             reference: None,
             id: None,
-            provenance: Provenance::Scratch,
+            provenance: BaseOrigin::Scratch,
         }
     }
 }
@@ -139,14 +139,14 @@ fn upstream_base(base: Base, reference: &str, image: ImageInspect) -> BaseImage 
         base,
         reference: Some(reference.to_owned()),
         id: Some(id),
-        provenance: Provenance::Upstream {
+        provenance: BaseOrigin::Upstream {
             reference: reference.to_owned(),
             digest,
         },
     }
 }
 
-fn local_base(base: Base, tag: &str, image: ImageInspect, provenance: Provenance) -> BaseImage {
+fn local_base(base: Base, tag: &str, image: ImageInspect, provenance: BaseOrigin) -> BaseImage {
     BaseImage {
         base,
         reference: Some(tag.to_owned()),
@@ -156,12 +156,12 @@ fn local_base(base: Base, tag: &str, image: ImageInspect, provenance: Provenance
 }
 
 /// The provenance a base built by benchlab carries in its labels.
-fn recorded_provenance(image: &ImageInspect) -> Option<Provenance> {
+fn recorded_provenance(image: &ImageInspect) -> Option<BaseOrigin> {
     let labels = image.config.as_ref()?.labels.as_ref()?;
     if labels.get(label::SOURCE)? != label::DEBIAN_PACKAGES {
         return None;
     }
-    Some(Provenance::DebianPackages {
+    Some(BaseOrigin::DebianPackages {
         suite: labels.get(label::SUITE)?.clone(),
         snapshot: labels.get(label::SNAPSHOT)?.clone(),
         built: labels.get(label::BUILT)?.clone(),
@@ -202,7 +202,7 @@ async fn build(docker: &Docker, base: Base, tag: &str) -> Result<BaseImage> {
         .await
         .context("the thread making the rootfs panicked")??;
     let snapshot_text = snapshot.format(&Rfc3339)?;
-    let provenance = Provenance::DebianPackages {
+    let provenance = BaseOrigin::DebianPackages {
         suite: SUITE.to_owned(),
         snapshot: snapshot_text.clone(),
         built: built.clone(),
@@ -245,7 +245,7 @@ async fn build(docker: &Docker, base: Base, tag: &str) -> Result<BaseImage> {
     eprintln!(
         "{base}: built {tag} in {:.0?} (rootfs tar {}, {provenance})",
         started.elapsed(),
-        crate::export::human(size as u64)
+        human(size as u64)
     );
     Ok(local_base(base, tag, image, provenance))
 }
@@ -286,7 +286,7 @@ fn make_rootfs(base: Base) -> Result<(Vec<u8>, OffsetDateTime)> {
         "{base}: rootfs has {} entries ({} left out), {} of file content",
         summary.entries,
         summary.dropped,
-        crate::export::human(summary.content_bytes)
+        human(summary.content_bytes)
     );
     Ok((rootfs, snapshot))
 }
@@ -512,7 +512,7 @@ mod tests {
         };
         assert_eq!(
             recorded_provenance(&image(&labels)),
-            Some(Provenance::DebianPackages {
+            Some(BaseOrigin::DebianPackages {
                 suite: "bookworm".into(),
                 snapshot: "2026-11-22T02:09:05Z".into(),
                 built: "2026-11-23T14:00:00Z".into(),

@@ -18,8 +18,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Framework;
 use crate::workspace::{Workspace, cargo};
+use bench_core::catalog::Framework;
 
 /// The only target with a static glibc; it must be explicit, or the static flag also hits
 /// proc-macro crates, which cannot be static.

@@ -1,15 +1,12 @@
 //! The command line as typed: clap derive structs that mirror the flags and only parse. The
-//! plans in [`crate::lab`] are made from them.
+//! commands' plans are made from them (`lab::ImagesPlan`, `run::RunPlan`). The run's matrix
+//! flags are bench-core's [`Settings`], declared once for flags and matrix files alike.
 
 use std::path::PathBuf;
 
-use std::time::Duration;
-
-use bench_core::plan::{CpuSet, Endpoint, QuotaSpec};
-use bench_core::units::parse_duration;
-use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::catalog::{Base, Framework, REPOSITORY};
+use bench_core::catalog::{Base, Framework, REPOSITORY};
+use bench_core::plan::Settings;
+use clap::{Args, Parser, Subcommand};
 
 /// Builds benchlab's images and measures its services.
 #[derive(Debug, Parser)]
@@ -80,91 +77,31 @@ pub struct ImagesArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A TOML matrix file (keys as the flags: frameworks, cpus, connections, ...); flags
-    /// override it.
+    /// A TOML matrix file (keys as the flags: frameworks, cpus, connections, ...; see
+    /// matrices/example.toml); flags override it
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Start from the one-minute smoke matrix instead of the default one.
+    /// Start from the smoke matrix (about two minutes) instead of the default one
+    /// (matrices/default.toml)
     #[arg(long)]
     pub quick: bool,
 
-    /// Where services run [default: docker, or process when no engine answers].
-    #[arg(long, value_enum)]
-    pub backend: Option<BackendArg>,
+    /// The matrix: each flag overrides the default matrix, --quick and --config.
+    #[command(flatten)]
+    pub settings: Settings,
 
-    /// Frameworks, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub frameworks: Vec<Framework>,
-
-    /// Bases, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',')]
-    pub bases: Vec<Base>,
-
-    /// CPU quotas in vCPUs, each with an optional memory limit in MiB: 0.5,1:4096.
-    #[arg(long, value_delimiter = ',', value_name = "VCPUS[:MIB]")]
-    pub cpus: Vec<QuotaSpec>,
-
-    /// Connection counts, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "N")]
-    pub connections: Vec<u32>,
-
-    /// Endpoints: /hello or /sleep/<ms>, comma-separated.
-    #[arg(long, value_delimiter = ',', value_name = "PATH")]
-    pub endpoints: Vec<Endpoint>,
-
-    /// Warm-up load before the measured repetitions (e.g. 3s).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-    pub warmup: Option<Duration>,
-
-    /// Length of one measured repetition (e.g. 10s).
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-    pub duration: Option<Duration>,
-
-    /// Measured repetitions per cell.
-    #[arg(long, value_name = "N")]
-    pub repetitions: Option<u32>,
-
-    /// Cold starts per image (and per bare binary) in the startup phase; 0 skips it.
-    #[arg(long, value_name = "N")]
-    pub startup_runs: Option<u32>,
-
-    /// CPUs the services run on, as a cpuset list.
-    #[arg(long, value_name = "CPUS")]
-    pub server_cpus: Option<CpuSet>,
-
-    /// CPUs the load generator runs on, as a cpuset list, disjoint from --server-cpus.
-    #[arg(long, value_name = "CPUS")]
-    pub generator_cpus: Option<CpuSet>,
-
-    /// How long a service may take to answer /hello after it starts.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-    pub ready_timeout: Option<Duration>,
-
-    /// The services' shutdown grace period; a stop that takes longer ends in SIGKILL.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
-    pub stop_timeout: Option<Duration>,
-
-    /// Complete the interrupted run in DIR (its recorded matrix is used).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "quick", "out"])]
+    /// Complete the interrupted run in DIR, with the matrix it recorded
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "quick", "out", "matrix-settings"])]
     pub resume: Option<PathBuf>,
 
-    /// The results directory [default: results/<timestamp>-<host> in the workspace].
+    /// The results directory [default: results/<timestamp>-<host> in the workspace]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
-    /// The repository the images are built in and run from: <REPOSITORY>/<framework>:<base>.
+    /// The repository the images are built in and run from: <REPOSITORY>/<framework>:<base>
     #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
     pub repository: String,
-}
-
-/// `--backend`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum BackendArg {
-    /// Containers with CPU quota and memory limit, from the benchlab images.
-    Docker,
-    /// The static binaries as local processes pinned to --server-cpus.
-    Process,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +152,56 @@ mod tests {
     }
 
     #[test]
+    fn run_flags_fill_the_settings() {
+        let cli = Cli::try_parse_from([
+            "bench-runner",
+            "run",
+            "--frameworks",
+            "xitca-web,hyper",
+            "--connections",
+            "1,64",
+            "--warmup",
+            "500ms",
+        ])
+        .unwrap();
+        let Command::Run(args) = cli.command else {
+            panic!("expected the run command");
+        };
+        assert_eq!(
+            args.settings.frameworks,
+            Some(vec![Framework::XitcaWeb, Framework::Hyper])
+        );
+        assert_eq!(args.settings.connections, Some(vec![1, 64]));
+        assert_eq!(
+            args.settings.warmup,
+            Some(std::time::Duration::from_millis(500))
+        );
+        assert_eq!(args.settings.bases, None, "left to the matrix");
+    }
+
+    #[test]
+    fn resume_refuses_matrix_flags_naming_them() {
+        let err = Cli::try_parse_from([
+            "bench-runner",
+            "run",
+            "--resume",
+            "results/x",
+            "--connections",
+            "256",
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("'--resume <DIR>' cannot be used with '--connections <N>'"),
+            "{err}"
+        );
+        let err = Cli::try_parse_from(["bench-runner", "run", "--resume", "x", "--quick"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cannot be used with '--quick'"), "{err}");
+    }
+
+    #[test]
     fn a_bad_name_lists_the_valid_ones() {
         let err = Cli::try_parse_from(["bench-runner", "images", "--frameworks", "flask"])
             .unwrap_err()
@@ -224,7 +211,9 @@ mod tests {
             "{err}"
         );
         assert!(
-            err.contains("[possible values: axum, actix-web, rocket, hyper]"),
+            err.contains(
+                "[possible values: axum, actix-web, rocket, hyper, salvo, poem, ntex, warp, xitca-web]"
+            ),
             "{err}"
         );
         let err = Cli::try_parse_from(["bench-runner", "bases", "--bases", "alpine"])

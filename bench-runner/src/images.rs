@@ -13,9 +13,9 @@ use sha2::{Digest, Sha256};
 
 use crate::bases::BaseImage;
 use crate::binaries::Binary;
-use crate::catalog::{Base, Framework, image_tag};
 use crate::docker::is_not_found;
 use crate::measure::BINARY_PATH;
+use bench_core::catalog::{Base, Framework, image_tag};
 
 /// Labels every benchlab image carries.
 pub mod label {
@@ -27,7 +27,7 @@ pub mod label {
     pub const BASE_DIGEST: &str = "benchlab.base.digest";
     /// What `FROM` named.
     pub const BASE_REFERENCE: &str = "benchlab.base.reference";
-    /// [`crate::results::Provenance`] as JSON.
+    /// [`bench_core::images::BaseOrigin`] as JSON.
     pub const BASE_PROVENANCE: &str = "benchlab.base.provenance";
     /// Hex SHA-256 of the Dockerfile.
     pub const DOCKERFILE_SHA256: &str = "benchlab.dockerfile.sha256";
@@ -257,7 +257,7 @@ mod tests {
     use std::io::Read;
 
     use super::*;
-    use crate::results::Provenance;
+    use bench_core::images::BaseOrigin;
 
     fn binary() -> Binary {
         Binary {
@@ -274,7 +274,7 @@ mod tests {
             base: Base::Debian,
             reference: Some("benchlab/base-debian:bookworm-slim".into()),
             id: Some("sha256:feed".into()),
-            provenance: Provenance::Scratch,
+            provenance: BaseOrigin::Scratch,
         };
         let extra = BTreeMap::from([("benchlab.test".to_owned(), "1".to_owned())]);
         let labels = labels(&binary(), &base, b"FROM x\n", &extra).unwrap();

@@ -1,5 +1,6 @@
-//! The image lab's two commands, each reading as its table of contents: plan, bases, binaries,
-//! images, measurements, tables. The only module that writes files.
+//! The image lab's commands, `bases` and `images`, each reading as its table of contents: plan,
+//! bases, binaries, images, measurements, tables. It writes the image table; run results are
+//! `run`'s.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -8,15 +9,15 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use bollard::Docker;
 
-use crate::bases::{self, BaseImage, BaseOptions};
-use crate::binaries::{self, Binary};
-use crate::catalog::{Base, Framework, matrix};
+use bench_core::catalog::{Base, Framework};
+use bench_core::images::{self as table, BaseOrigin, ImageRow};
+
+use crate::artifacts::{build_binaries, build_images, ensure_bases};
+use crate::bases::BaseOptions;
 use crate::cli::{BasesArgs, ImagesArgs};
-use crate::images::{self, BuiltImage, ImageOptions, label};
-use crate::progress::Progress;
-use crate::results::{ImageRow, Provenance};
+use crate::images::{BuiltImage, ImageOptions, label};
 use crate::workspace::Workspace;
-use crate::{docker, export, measure};
+use crate::{docker, measure};
 
 /// What `bench-runner bases` does.
 #[derive(Clone, Debug)]
@@ -28,7 +29,7 @@ pub struct BasesPlan {
 impl BasesPlan {
     pub fn new(args: &BasesArgs) -> Self {
         Self {
-            bases: all_if_empty(&args.bases, &Base::ALL),
+            bases: all_if_empty(&args.bases, Base::ALL),
             options: BaseOptions {
                 pull: !args.pull.no_pull,
                 rebuild: args.rebuild,
@@ -51,8 +52,8 @@ pub struct ImagesPlan {
 impl ImagesPlan {
     pub fn new(args: &ImagesArgs) -> Self {
         Self {
-            frameworks: all_if_empty(&args.frameworks, &Framework::ALL),
-            bases: all_if_empty(&args.bases, &Base::ALL),
+            frameworks: all_if_empty(&args.frameworks, Framework::ALL),
+            bases: all_if_empty(&args.bases, Base::ALL),
             base_options: BaseOptions {
                 pull: !args.pull.no_pull,
                 rebuild: false,
@@ -125,13 +126,13 @@ pub async fn images_command(plan: &ImagesPlan) -> Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| workspace.image_results());
     write_tables(&out, &rows)?;
-    print!("{}", export::markdown(&rows));
+    print!("{}", table::markdown(&rows));
     eprintln!("wrote {} and images.json", out.join("images.md").display());
     if built.failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
-    for (tag, err) in &built.failures {
-        eprintln!("error: image '{tag}' failed: {err:#}");
+    for failure in &built.failures {
+        eprintln!("error: image '{}' failed: {:#}", failure.tag, failure.error);
     }
     eprintln!(
         "{} of {} images failed",
@@ -139,94 +140,6 @@ pub async fn images_command(plan: &ImagesPlan) -> Result<ExitCode> {
         built.failures.len() + built.images.len()
     );
     Ok(ExitCode::FAILURE)
-}
-
-/// Makes each of `bases` present, in order.
-///
-/// # Errors
-/// When a base can be neither used, pulled nor built.
-pub async fn ensure_bases(
-    docker: &Docker,
-    bases: &[Base],
-    options: BaseOptions,
-) -> Result<BTreeMap<Base, BaseImage>> {
-    let mut ready = BTreeMap::new();
-    for &base in bases {
-        ready.insert(base, bases::ensure(docker, base, options).await?);
-    }
-    Ok(ready)
-}
-
-/// Builds the static binaries of `frameworks` (each alone, see [`binaries`]) off the async
-/// runtime.
-///
-/// # Errors
-/// When the build fails.
-pub async fn build_binaries(
-    workspace: &Workspace,
-    frameworks: &[Framework],
-) -> Result<BTreeMap<Framework, Binary>> {
-    eprintln!(
-        "building the static release binaries of {} (target {})",
-        frameworks
-            .iter()
-            .map(|framework| framework.package())
-            .collect::<Vec<_>>()
-            .join(", "),
-        binaries::TARGET
-    );
-    let workspace = workspace.clone();
-    let frameworks = frameworks.to_vec();
-    tokio::task::spawn_blocking(move || binaries::build_static(&workspace, &frameworks))
-        .await
-        .context("the thread running cargo panicked")?
-}
-
-/// The images that exist after [`build_images`], and the ones that failed with why.
-#[derive(Debug, Default)]
-pub struct Built {
-    pub images: Vec<BuiltImage>,
-    pub failures: Vec<(String, anyhow::Error)>,
-}
-
-/// Builds every framework × base image, in table order, with progress on stderr. A failed
-/// image does not stop the others.
-pub async fn build_images(
-    docker: &Docker,
-    dockerfiles: &Path,
-    binaries: &BTreeMap<Framework, Binary>,
-    bases: &BTreeMap<Base, BaseImage>,
-    options: &ImageOptions,
-) -> Built {
-    let frameworks: Vec<Framework> = binaries.keys().copied().collect();
-    let base_list: Vec<Base> = bases.keys().copied().collect();
-    let cells = matrix(&frameworks, &base_list);
-    let mut progress = Progress::new(cells.len());
-    let mut built = Built::default();
-    for (framework, base) in cells {
-        let tag = crate::catalog::image_tag(&options.repository, framework, base);
-        progress.start(&format!("building {tag}"));
-        let result = images::ensure_image(
-            docker,
-            dockerfiles,
-            &binaries[&framework],
-            &bases[&base],
-            options,
-        )
-        .await;
-        match result {
-            Ok(image) => {
-                let how = if image.rebuilt { "built" } else { "up to date" };
-                progress.finish(&format!("{tag}: {how}"));
-                built.images.push(image);
-            }
-            Err(err) => {
-                progress.finish(&format!("{tag}: FAILED"));
-                built.failures.push((tag, err));
-            }
-        }
-    }
-    built
 }
 
 /// Measures `images` as the engine has them: one row each, in the given order.
@@ -251,7 +164,7 @@ pub async fn measure_images(docker: &Docker, images: &[BuiltImage]) -> Result<Ve
             .with_context(|| format!("could not inspect image '{}'", image.tag))?;
         let config = inspect.config.unwrap_or_default();
         let labels = config.labels.unwrap_or_default();
-        let provenance: Provenance = labels
+        let provenance: BaseOrigin = labels
             .get(label::BASE_PROVENANCE)
             .ok_or_else(|| anyhow!("image '{}' has no base provenance label", image.tag))
             .and_then(|json| Ok(serde_json::from_str(json)?))
@@ -290,10 +203,10 @@ pub fn write_tables(dir: &Path, rows: &[ImageRow]) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("could not create '{}'", dir.display()))?;
     let markdown = dir.join("images.md");
-    std::fs::write(&markdown, export::markdown(rows))
+    std::fs::write(&markdown, table::markdown(rows))
         .with_context(|| format!("could not write '{}'", markdown.display()))?;
     let json = dir.join("images.json");
-    std::fs::write(&json, export::json(rows)?)
+    std::fs::write(&json, table::json(rows))
         .with_context(|| format!("could not write '{}'", json.display()))?;
     Ok(())
 }
@@ -304,9 +217,9 @@ mod tests {
 
     #[test]
     fn empty_selection_means_all_in_catalog_order() {
-        assert_eq!(all_if_empty(&[], &Base::ALL), Base::ALL);
+        assert_eq!(all_if_empty(&[], Base::ALL), Base::ALL);
         assert_eq!(
-            all_if_empty(&[Base::Debian, Base::Scratch, Base::Debian], &Base::ALL),
+            all_if_empty(&[Base::Debian, Base::Scratch, Base::Debian], Base::ALL),
             [Base::Scratch, Base::Debian]
         );
     }

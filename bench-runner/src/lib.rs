@@ -4,19 +4,17 @@
 //!
 //! `main` only parses the command line and calls [`run`].
 
+pub mod artifacts;
 pub mod bases;
 pub mod binaries;
-pub mod catalog;
 pub mod cli;
 pub mod docker;
-pub mod export;
 pub mod images;
 pub mod lab;
 pub mod loadgen;
 pub mod measure;
 pub mod progress;
 pub mod provenance;
-pub mod results;
 pub mod rootfs;
 pub mod run;
 pub mod server;

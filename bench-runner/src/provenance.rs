@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use bench_core::catalog::Framework;
 use bench_core::results::Provenance;
 use bollard::Docker;
 use sha2::{Digest, Sha256};
 
-use crate::catalog::Framework;
 use crate::workspace::Workspace;
 
 /// The provenance of a run starting now. A fact that cannot be read is recorded as
@@ -26,12 +26,13 @@ pub async fn collect(workspace: &Workspace, docker: Option<&Docker>) -> Provenan
         }),
         None => None,
     };
-    let framework_versions: BTreeMap<String, String> = Framework::ALL
-        .into_iter()
-        .map(|framework| {
-            let (package, series) = framework.crate_series();
-            let version = svc_build::locked_version(&lock, package, series).unwrap_or_else(unknown);
-            (framework.name().to_owned(), version)
+    let framework_versions: BTreeMap<Framework, String> = Framework::ALL
+        .iter()
+        .map(|&framework| {
+            let version =
+                svc_build::dependency_version(&lock, framework.package(), framework.name())
+                    .unwrap_or_else(unknown);
+            (framework, version)
         })
         .collect();
     let git = |args: &[&str]| command_output("git", args, workspace);
@@ -45,7 +46,7 @@ pub async fn collect(workspace: &Workspace, docker: Option<&Docker>) -> Provenan
         kernel: read_trimmed("/proc/sys/kernel/osrelease"),
         docker_version,
         rustc: command_output("rustc", &["--version"], workspace),
-        oha_version: svc_build::locked_version(&lock, "oha", "1").unwrap_or_else(unknown),
+        oha_version: svc_build::locked_version(&lock, "oha").unwrap_or_else(unknown),
         framework_versions,
         git_commit: git(&["rev-parse", "HEAD"]),
         git_dirty: !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty(),

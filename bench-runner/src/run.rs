@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use bench_core::catalog::{Backend, Framework, Packaging};
 use bench_core::oha::{LoadReport, OhaReport};
-use bench_core::plan::{Backend, Cell, CpuQuota, Matrix, PROCESS_BASE, PartialMatrix};
+use bench_core::plan::{Cell, CpuQuota, Matrix, Settings};
 use bench_core::results::{
     Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults,
     ServerUsage, Stage, StartupResult,
@@ -18,15 +19,15 @@ use bench_core::results::{
 use bench_core::units::Bytes;
 use bollard::Docker;
 
+use crate::artifacts::{build_binaries, build_images, ensure_bases};
 use crate::bases::BaseOptions;
-use crate::catalog::{Base, Framework, image_tag};
-use crate::cli::{BackendArg, RunArgs};
+use crate::cli::RunArgs;
 use crate::images::ImageOptions;
 use crate::loadgen::{self, Load};
 use crate::progress::Progress;
 use crate::server::{Limits, RUN_LABEL, Server, Target};
 use crate::workspace::Workspace;
-use crate::{docker, lab, provenance};
+use crate::{docker, provenance};
 
 /// How often memory is sampled during a repetition.
 const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
@@ -72,17 +73,14 @@ impl RunPlan {
         if let Some(path) = &args.config {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("could not read the matrix file {}", path.display()))?;
-            let partial = PartialMatrix::from_toml(&text)
+            let file = Settings::from_toml(&text)
                 .with_context(|| format!("invalid matrix file {}", path.display()))?;
-            backend_chosen |= partial.backend.is_some();
-            matrix.apply(partial);
+            backend_chosen |= file.backend.is_some();
+            matrix.apply(file);
         }
-        let flags = flags_matrix(args);
-        backend_chosen |= flags.backend.is_some();
-        matrix.apply(flags);
-        let frameworks = Framework::ALL.map(Framework::name);
-        let bases = Base::ALL.map(Base::name);
-        matrix.validate(&frameworks, &bases)?;
+        backend_chosen |= args.settings.backend.is_some();
+        matrix.apply(args.settings.clone());
+        matrix.validate()?;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
         matrix.validate_host(cores)?;
         let dir = match &args.out {
@@ -96,33 +94,6 @@ impl RunPlan {
             backend_chosen,
             repository: args.repository.clone(),
         })
-    }
-}
-
-/// The settings the flags give; the others are left to the matrix file and the defaults.
-fn flags_matrix(args: &RunArgs) -> PartialMatrix {
-    fn list<T: Clone>(values: &[T]) -> Option<Vec<T>> {
-        (!values.is_empty()).then(|| values.to_vec())
-    }
-    PartialMatrix {
-        backend: args.backend.map(|backend| match backend {
-            BackendArg::Docker => Backend::Docker,
-            BackendArg::Process => Backend::Process,
-        }),
-        frameworks: list(&args.frameworks)
-            .map(|frameworks| frameworks.iter().map(|f| f.name().to_owned()).collect()),
-        bases: list(&args.bases).map(|bases| bases.iter().map(|b| b.name().to_owned()).collect()),
-        cpus: list(&args.cpus),
-        connections: list(&args.connections),
-        endpoints: list(&args.endpoints),
-        warmup: args.warmup,
-        duration: args.duration,
-        repetitions: args.repetitions,
-        startup_runs: args.startup_runs,
-        server_cpus: args.server_cpus.clone(),
-        generator_cpus: args.generator_cpus.clone(),
-        ready_timeout: args.ready_timeout,
-        stop_timeout: args.stop_timeout,
     }
 }
 
@@ -167,13 +138,11 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         )
     };
     let matrix = results.matrix.clone();
-    let frameworks = frameworks_of(&matrix)?;
     let targets = prepare_targets(
         workspace,
         docker.as_ref(),
         &plan.repository,
         &matrix,
-        &frameworks,
         &mut results,
     )
     .await?;
@@ -218,7 +187,7 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
 }
 
 /// Where each (framework, base) of the matrix runs from, or why it cannot run.
-type Targets = BTreeMap<(String, String), Result<Subject, String>>;
+type Targets = BTreeMap<(Framework, Packaging), Result<Subject, String>>;
 
 /// What a cell runs: where from, and exactly which binary and image that is.
 #[derive(Clone, Debug)]
@@ -234,10 +203,9 @@ async fn prepare_targets(
     docker: Option<&Docker>,
     repository: &str,
     matrix: &Matrix,
-    frameworks: &[Framework],
     results: &mut RunResults,
 ) -> Result<Targets> {
-    let binaries = lab::build_binaries(workspace, frameworks).await?;
+    let binaries = build_binaries(workspace, &matrix.frameworks).await?;
     let mut targets = Targets::new();
     // The bare binaries: the process backend's cells, and under Docker the process half of
     // the startup table.
@@ -249,22 +217,18 @@ async fn prepare_targets(
                 image_id: None,
             },
         };
-        targets.insert(
-            (framework.name().to_owned(), PROCESS_BASE.to_owned()),
-            Ok(subject),
-        );
+        targets.insert((*framework, Packaging::Process), Ok(subject));
     }
     let Some(docker) = docker else {
         return Ok(targets);
     };
-    let bases = bases_of(matrix)?;
-    let ready_bases = lab::ensure_bases(docker, &bases, BaseOptions::default()).await?;
+    let ready_bases = ensure_bases(docker, &matrix.bases, BaseOptions::default()).await?;
     let options = ImageOptions {
         repository: repository.to_owned(),
         extra_labels: BTreeMap::new(),
         rebuild: false,
     };
-    let built = lab::build_images(
+    let built = build_images(
         docker,
         &workspace.dockerfiles(),
         &binaries,
@@ -272,13 +236,16 @@ async fn prepare_targets(
         &options,
     )
     .await;
-    for (tag, err) in &built.failures {
-        eprintln!("warning: {err:#}; its cells will be recorded as failed");
-        for (framework, base) in matrix.images() {
-            if image_tag(repository, framework_named(&framework)?, base_named(&base)?) == *tag {
-                targets.insert((framework, base), Err(format!("{err:#}")));
-            }
-        }
+    for failure in &built.failures {
+        let error = format!("{:#}", failure.error);
+        eprintln!(
+            "warning: {error}; the cells of {} will be recorded as failed",
+            failure.tag
+        );
+        targets.insert(
+            (failure.framework, Packaging::Image(failure.base)),
+            Err(error),
+        );
     }
     let mut images = Vec::new();
     for image in &built.images {
@@ -287,8 +254,8 @@ async fn prepare_targets(
             .await
             .with_context(|| format!("could not inspect image '{}'", image.tag))?;
         images.push(ImageInfo {
-            framework: image.framework.name().to_owned(),
-            base: image.base.name().to_owned(),
+            framework: image.framework,
+            base: image.base,
             image: image.tag.clone(),
             digest: image.id.clone(),
             size_bytes: inspect
@@ -305,13 +272,7 @@ async fn prepare_targets(
                 image_id: Some(image.id.clone()),
             },
         };
-        targets.insert(
-            (
-                image.framework.name().to_owned(),
-                image.base.name().to_owned(),
-            ),
-            Ok(subject),
-        );
+        targets.insert((image.framework, Packaging::Image(image.base)), Ok(subject));
     }
     if results.provenance.images.is_empty() {
         results.provenance.images = images;
@@ -591,32 +552,6 @@ async fn remove_leftovers(docker: &Docker) -> Result<()> {
         eprintln!("removed {removed} container(s) left by an earlier run");
     }
     Ok(())
-}
-
-fn frameworks_of(matrix: &Matrix) -> Result<Vec<Framework>> {
-    matrix
-        .frameworks
-        .iter()
-        .map(|name| framework_named(name))
-        .collect()
-}
-
-fn bases_of(matrix: &Matrix) -> Result<Vec<Base>> {
-    matrix.bases.iter().map(|name| base_named(name)).collect()
-}
-
-fn framework_named(name: &str) -> Result<Framework> {
-    Framework::ALL
-        .into_iter()
-        .find(|framework| framework.name() == name)
-        .with_context(|| format!("unknown framework '{name}'"))
-}
-
-fn base_named(name: &str) -> Result<Base> {
-    Base::ALL
-        .into_iter()
-        .find(|base| base.name() == name)
-        .with_context(|| format!("unknown base '{name}'"))
 }
 
 /// Reads the results of an earlier run in `dir`.

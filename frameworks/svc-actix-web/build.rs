@@ -1,3 +1,3 @@
 fn main() {
-    svc_build::export_framework_version("actix-web", "4");
+    svc_build::export_framework();
 }

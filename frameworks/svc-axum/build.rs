@@ -1,3 +1,3 @@
 fn main() {
-    svc_build::export_framework_version("axum", "0.8");
+    svc_build::export_framework();
 }

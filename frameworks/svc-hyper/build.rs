@@ -1,3 +1,3 @@
 fn main() {
-    svc_build::export_framework_version("hyper", "1");
+    svc_build::export_framework();
 }

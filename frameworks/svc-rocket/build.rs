@@ -1,3 +1,3 @@
 fn main() {
-    svc_build::export_framework_version("rocket", "0.5");
+    svc_build::export_framework();
 }

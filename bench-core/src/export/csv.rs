@@ -108,8 +108,8 @@ fn row(result: &CellResult) -> Vec<String> {
 
     let mut row = vec![
         result.id.clone(),
-        cell.framework.clone(),
-        cell.base.clone(),
+        cell.framework.to_string(),
+        cell.base.to_string(),
         num(cell.cpu.vcpus),
         cell.cpu.memory_mib.to_string(),
         cell.workers().to_string(),

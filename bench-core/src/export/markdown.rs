@@ -5,6 +5,7 @@
 
 use std::fmt::Write as _;
 
+use crate::catalog::{Framework, Packaging};
 use crate::plan::{Cell, CpuQuota, Endpoint, Matrix};
 use crate::results::{
     CALIBRATION_TOLERANCE_PERCENT, CellResult, Flag, FlagKind, NOISY_CV, Outcome, RunResults,
@@ -184,12 +185,12 @@ fn header(out: &mut String, results: &RunResults) {
 }
 
 /// The rows of a quota's table: framework × base × endpoint, in matrix order.
-fn rows(matrix: &Matrix) -> Vec<(String, String, Endpoint)> {
+fn rows(matrix: &Matrix) -> Vec<(Framework, Packaging, Endpoint)> {
     let mut rows = Vec::new();
-    for framework in &matrix.frameworks {
-        for base in matrix.effective_bases() {
+    for &framework in &matrix.frameworks {
+        for base in matrix.packagings() {
             for &endpoint in &matrix.endpoints {
-                rows.push((framework.clone(), base.clone(), endpoint));
+                rows.push((framework, base, endpoint));
             }
         }
     }
@@ -221,8 +222,8 @@ fn quota_table(out: &mut String, results: &RunResults, quota: &CpuQuota, notes: 
         let mut row_cells = Vec::new();
         for &connections in &m.connections {
             let cell = Cell {
-                framework: framework.clone(),
-                base: base.clone(),
+                framework,
+                base,
                 cpu: *quota,
                 endpoint,
                 connections,

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{CSV_COLUMNS, csv, json, markdown};
+use crate::catalog::{Base, Framework, Packaging};
 use crate::oha::{Latency, LatencyScope, LoadReport};
 use crate::plan::{Cell, CpuQuota, Endpoint, Matrix};
 use crate::results::{
@@ -53,10 +54,14 @@ fn rep(rate: f64, p99_us: f64, server_cpu: f64, generator_cpu: f64, mem_mib: u64
 
 fn sample() -> RunResults {
     let matrix = Matrix {
-        frameworks: vec!["axum".to_owned(), "hyper".to_owned()],
+        frameworks: vec![Framework::Axum, Framework::Hyper],
         cpus: vec![CpuQuota::fargate(0.5), CpuQuota::fargate(1.0)],
         connections: vec![1, 64],
         endpoints: vec![Endpoint::Hello, Endpoint::Sleep { ms: 100 }],
+        warmup: Duration::from_secs(3),
+        duration: Duration::from_secs(10),
+        repetitions: 3,
+        startup_runs: 5,
         ..Matrix::default()
     };
     let provenance = Provenance {
@@ -69,8 +74,8 @@ fn sample() -> RunResults {
         rustc: "rustc 1.95.0 (59807616e 2026-01-01)".to_owned(),
         oha_version: "1.16.0".to_owned(),
         framework_versions: BTreeMap::from([
-            ("axum".to_owned(), "0.8.9".to_owned()),
-            ("hyper".to_owned(), "1.8.1".to_owned()),
+            (Framework::Axum, "0.8.9".to_owned()),
+            (Framework::Hyper, "1.8.1".to_owned()),
         ]),
         git_commit: "0123456789abcdef0123456789abcdef01234567".to_owned(),
         git_dirty: true,
@@ -78,8 +83,8 @@ fn sample() -> RunResults {
             .to_owned(),
         images: vec![
             ImageInfo {
-                framework: "axum".to_owned(),
-                base: "scratch".to_owned(),
+                framework: Framework::Axum,
+                base: Base::Scratch,
                 image: "benchlab/axum:scratch".to_owned(),
                 digest: "sha256:aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999"
                     .to_owned(),
@@ -88,8 +93,8 @@ fn sample() -> RunResults {
                 base_provenance: "none (scratch)".to_owned(),
             },
             ImageInfo {
-                framework: "hyper".to_owned(),
-                base: "scratch".to_owned(),
+                framework: Framework::Hyper,
+                base: Base::Scratch,
                 image: "benchlab/hyper:scratch".to_owned(),
                 digest: "sha256:1111222233334444555566667777888899990000aaaabbbbccccddddeeeeffff"
                     .to_owned(),
@@ -122,20 +127,20 @@ fn sample() -> RunResults {
         results.record(result);
     }
     results.record_startup(StartupResult::new(
-        "axum".to_owned(),
-        "scratch".to_owned(),
+        Framework::Axum,
+        Packaging::Image(Base::Scratch),
         vec![285.1, 279.4, 301.9, 290.0, 283.3],
         vec![],
     ));
     results.record_startup(StartupResult::new(
-        "hyper".to_owned(),
-        "scratch".to_owned(),
+        Framework::Hyper,
+        Packaging::Image(Base::Scratch),
         vec![281.0, 276.2, 288.8, 279.9],
         vec!["no 200 on /hello within 10s".to_owned()],
     ));
     results.record_startup(StartupResult::new(
-        "axum".to_owned(),
-        "process".to_owned(),
+        Framework::Axum,
+        Packaging::Process,
         vec![1.48, 1.52, 1.61, 1.45, 1.5],
         vec![],
     ));
@@ -145,7 +150,11 @@ fn sample() -> RunResults {
 /// Invented numbers for `cell`, one case per cell where the fixture needs it.
 fn measure(cell: &Cell, lifecycle: Lifecycle) -> CellResult {
     let v = cell.cpu.vcpus;
-    let fast = if cell.framework == "hyper" { 1.04 } else { 1.0 };
+    let fast = if cell.framework == Framework::Hyper {
+        1.04
+    } else {
+        1.0
+    };
     let reps = match (cell.endpoint, cell.connections) {
         (Endpoint::Sleep { .. }, c) => {
             let rate = f64::from(c) * 10.0 * if c == 64 { 0.97 } else { 0.995 };
@@ -163,7 +172,7 @@ fn measure(cell: &Cell, lifecycle: Lifecycle) -> CellResult {
                 rep(rate * 0.99, 315.0, 37.5 * v, 46.0, 3),
             ]
         }
-        (Endpoint::Hello, _) if v == 1.0 && cell.framework == "axum" => vec![
+        (Endpoint::Hello, _) if v == 1.0 && cell.framework == Framework::Axum => vec![
             // oha saturated, the server at 76 % of its core.
             rep(76_400.0, 2_100.0, 76.0, 97.0, 5),
             rep(75_900.0, 2_150.0, 75.5, 97.5, 5),
@@ -175,7 +184,7 @@ fn measure(cell: &Cell, lifecycle: Lifecycle) -> CellResult {
             rep(78_600.0, 1_950.0, 78.0, 95.0, 5),
             rep(61_000.0, 2_600.0, 61.0, 80.0, 5),
         ],
-        (Endpoint::Hello, _) if cell.framework == "hyper" => {
+        (Endpoint::Hello, _) if cell.framework == Framework::Hyper => {
             return CellResult::failed(
                 cell.clone(),
                 Stage::Load,

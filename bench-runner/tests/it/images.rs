@@ -1,17 +1,17 @@
-//! The image lab against a real engine: the bases, the 12 framework × base images built through
+//! The image lab against a real engine: the bases, every framework × base image built through
 //! the library, each one measured, started on the host network and asked for `/hello`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bench_core::catalog::{Base, Framework};
+use bench_core::images::{BaseOrigin, ImageRow};
 use bench_runner::bases::{BaseImage, BaseOptions};
 use bench_runner::binaries::Binary;
-use bench_runner::catalog::{Base, Framework};
 use bench_runner::images::{self, ImageOptions};
-use bench_runner::lab;
-use bench_runner::results::{ImageRow, Provenance};
 use bench_runner::server::{Limits, Server, Target};
 use bench_runner::workspace::Workspace;
+use bench_runner::{artifacts, lab};
 
 use crate::support::{self, Sweep, TEST_LABEL, TEST_REPOSITORY};
 
@@ -45,12 +45,12 @@ async fn every_image_serves_hello_as_nonroot() {
     let _sweep = Sweep::new(&docker, scope).await;
     let workspace = Workspace::locate().expect("the workspace");
 
-    let bases = lab::ensure_bases(&docker, &Base::ALL, base_options())
+    let bases = artifacts::ensure_bases(&docker, Base::ALL, base_options())
         .await
         .expect("every base is present, pulled or built");
     let binaries = support::binaries().await;
     let options = test_image_options(scope);
-    let built = lab::build_images(
+    let built = artifacts::build_images(
         &docker,
         &workspace.dockerfiles(),
         binaries,
@@ -61,14 +61,18 @@ async fn every_image_serves_hello_as_nonroot() {
     let failures: Vec<String> = built
         .failures
         .iter()
-        .map(|(tag, err)| format!("{tag}: {err:#}"))
+        .map(|failure| format!("{}: {:#}", failure.tag, failure.error))
         .collect();
     assert!(
         failures.is_empty(),
         "images failed:\n{}",
         failures.join("\n")
     );
-    assert_eq!(built.images.len(), 12, "4 frameworks × 3 bases");
+    assert_eq!(
+        built.images.len(),
+        Framework::ALL.len() * Base::ALL.len(),
+        "every framework on every base"
+    );
 
     let rows = lab::measure_images(&docker, &built.images)
         .await
@@ -168,7 +172,7 @@ fn check_row(row: &ImageRow, binary: &Binary, base: &BaseImage) {
                 row.image_bytes,
                 row.binary_bytes
             );
-            assert_eq!(row.base_provenance, Provenance::Scratch);
+            assert_eq!(row.base_provenance, BaseOrigin::Scratch);
         }
         Base::Distroless | Base::Debian => {
             assert_eq!(row.layers, 2, "{tag}: the base and the binary");
@@ -198,7 +202,7 @@ fn check_row(row: &ImageRow, binary: &Binary, base: &BaseImage) {
 async fn a_service_binary_is_the_same_whatever_else_is_built() {
     let workspace = Workspace::locate().expect("the workspace");
     let all = support::binaries().await;
-    let alone = lab::build_binaries(&workspace, &[Framework::Hyper])
+    let alone = artifacts::build_binaries(&workspace, &[Framework::Hyper])
         .await
         .expect("svc-hyper builds alone");
     let (hyper, with_others) = (&alone[&Framework::Hyper], &all[&Framework::Hyper]);
@@ -234,7 +238,7 @@ async fn failed_build_names_the_image_and_says_why() {
         base: Base::Distroless,
         reference: Some(format!("{TEST_REPOSITORY}/no-such-base:missing")),
         id: Some("sha256:none".to_owned()),
-        provenance: Provenance::Scratch,
+        provenance: BaseOrigin::Scratch,
     };
     let workspace = Workspace::locate().expect("the workspace");
     let err = images::ensure_image(

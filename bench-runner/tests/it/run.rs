@@ -11,8 +11,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use bench_core::catalog::Framework;
 use bench_core::results::{Artifact, Outcome, RunResults, Stage};
-use bench_runner::catalog::Framework;
 use bench_runner::server::RUN_LABEL;
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;

@@ -5,10 +5,10 @@
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 
+use bench_core::catalog::Framework;
 use bench_runner::binaries::Binary;
-use bench_runner::catalog::Framework;
 use bench_runner::workspace::Workspace;
-use bench_runner::{docker, lab};
+use bench_runner::{artifacts, docker};
 use bollard::Docker;
 use bollard::query_parameters::{
     ListContainersOptionsBuilder, ListImagesOptionsBuilder, RemoveContainerOptionsBuilder,
@@ -59,7 +59,7 @@ pub async fn binaries() -> &'static BTreeMap<Framework, Binary> {
     BINARIES
         .get_or_init(|| async {
             let workspace = Workspace::locate().expect("the workspace");
-            lab::build_binaries(&workspace, &Framework::ALL)
+            artifacts::build_binaries(&workspace, Framework::ALL)
                 .await
                 .expect("the static release binaries build")
         })

@@ -5,11 +5,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use svc_common::{Reply, Service, reply};
 
-pub const SERVICE: Service = Service {
-    binary: env!("CARGO_PKG_NAME"),
-    framework: "actix-web",
-    framework_version: env!("FRAMEWORK_VERSION"),
-};
+pub const SERVICE: Service = svc_common::service!();
 
 /// The application: `/hello`, `/sleep/{ms}`, and the contract's 404 and 405 replies.
 pub fn configure(config: &mut web::ServiceConfig) {

@@ -8,11 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use svc_common::{Reply, Service, reply};
 
-pub const SERVICE: Service = Service {
-    binary: env!("CARGO_PKG_NAME"),
-    framework: "axum",
-    framework_version: env!("FRAMEWORK_VERSION"),
-};
+pub const SERVICE: Service = svc_common::service!();
 
 /// The application: `/hello`, `/sleep/{ms}`, and the contract's 404 and 405 replies.
 pub fn app() -> Router {

@@ -12,3 +12,16 @@ pub mod reply;
 pub use config::{Config, ConfigError};
 pub use lifecycle::{Service, Shutdown};
 pub use reply::{CONTENT_TYPE, Reply};
+
+/// The [`Service`] of the crate it is written in: its package name, and the framework and
+/// version its build script exported with `svc_build::export_framework()`.
+#[macro_export]
+macro_rules! service {
+    () => {
+        $crate::Service {
+            binary: env!("CARGO_PKG_NAME"),
+            framework: env!("FRAMEWORK"),
+            framework_version: env!("FRAMEWORK_VERSION"),
+        }
+    };
+}

@@ -13,7 +13,8 @@ use tokio::sync::watch;
 use crate::Config;
 
 /// Who a service is: its binary, the framework it runs on and that framework's locked
-/// version (from the build script, see `svc-build`).
+/// version (from the build script, see `svc-build`). A service crate gets its own with
+/// [`service!`](crate::service).
 #[derive(Debug, Clone, Copy)]
 pub struct Service {
     pub binary: &'static str,

@@ -9,11 +9,7 @@ use hyper::header;
 use hyper::{Method, Request, Response};
 use svc_common::{Reply, Service, reply};
 
-pub const SERVICE: Service = Service {
-    binary: env!("CARGO_PKG_NAME"),
-    framework: "hyper",
-    framework_version: env!("FRAMEWORK_VERSION"),
-};
+pub const SERVICE: Service = svc_common::service!();
 
 /// Answers one request. Routing is a match on method and path: the least any framework does.
 /// The request body is never read, so any body type will do.

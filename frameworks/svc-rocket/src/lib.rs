@@ -14,11 +14,7 @@ use rocket::shield::Shield;
 use rocket::{Build, Rocket, catch, catchers, get, routes};
 use svc_common::{Reply, Service, reply};
 
-pub const SERVICE: Service = Service {
-    binary: env!("CARGO_PKG_NAME"),
-    framework: "rocket",
-    framework_version: env!("FRAMEWORK_VERSION"),
-};
+pub const SERVICE: Service = svc_common::service!();
 
 /// Rocket's configuration for the contract: address, workers and grace from the service's
 /// [`svc_common::Config`], and nothing read from `Rocket.toml` or `ROCKET_*` variables.

@@ -1,11 +1,87 @@
-//! The image table as bytes: markdown for people, JSON for tools. Pure: rows in, bytes out.
+//! The image table, the output contract of `bench-runner images`: one row per framework ×
+//! base image as measured from the image itself, and its exporters (markdown for people,
+//! JSON for tools). Pure: rows in, strings out. Fields are added, never renamed.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
-use anyhow::{Context, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::results::{Bytes, ImageRow};
+use crate::catalog::{Base, Framework};
+use crate::units::Bytes;
+
+/// One image of the framework × base matrix, as measured from the image itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRow {
+    pub framework: Framework,
+    pub base: Base,
+    /// `benchlab/<framework>:<base>`.
+    pub tag: String,
+    /// The engine's image id (`sha256:…`).
+    pub image_id: String,
+    /// Size of the service binary inside the image.
+    pub binary_bytes: Bytes,
+    /// Uncompressed size of the image as the engine reports it (the sum of its layers' files).
+    pub image_bytes: Bytes,
+    /// What a registry stores: the sum of each layer tar, gzipped at the default level (6).
+    pub compressed_bytes: Bytes,
+    pub layers: usize,
+    /// Entries of the image filesystem that are not directories: regular files, links, nodes.
+    pub files: usize,
+    /// The first shell found (`/bin/sh`, `/usr/bin/bash`, …), if any.
+    pub shell: Option<String>,
+    /// The first package manager found (`/usr/bin/dpkg`, `/usr/bin/apt`, …), if any.
+    pub package_manager: Option<String>,
+    /// The user the image runs as, from its config (`65532:65532`); empty means root.
+    pub user: String,
+    /// Where the base image came from.
+    pub base_provenance: BaseOrigin,
+}
+
+/// Where a base image came from, recorded on every benchlab image in the label
+/// `benchlab.base.provenance` (as this JSON) and in the image table as `base_provenance`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum BaseOrigin {
+    /// `FROM scratch`: no base image.
+    Scratch,
+    /// The upstream image, as pulled from its registry (by the user or by benchlab).
+    Upstream {
+        reference: String,
+        /// The registry digest when the engine knows one, else the engine's image id.
+        digest: String,
+    },
+    /// Built by benchlab from Debian packages with mmdebstrap.
+    DebianPackages {
+        /// The Debian suite (`bookworm`), with its updates and security suites.
+        suite: String,
+        /// The state of the archive the packages came from: the newest `Date:` of the
+        /// Release files apt used (RFC 3339).
+        snapshot: String,
+        /// When the base was built (RFC 3339).
+        built: String,
+    },
+}
+
+impl fmt::Display for BaseOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BaseOrigin::Scratch => f.write_str("none (scratch)"),
+            BaseOrigin::Upstream { reference, digest } => {
+                let short = digest.get(..19).unwrap_or(digest);
+                write!(f, "upstream {reference} ({short})")
+            }
+            BaseOrigin::DebianPackages {
+                suite, snapshot, ..
+            } => {
+                let date = snapshot.get(..10).unwrap_or(snapshot);
+                write!(
+                    f,
+                    "built locally from Debian packages ({suite}, snapshot {date})"
+                )
+            }
+        }
+    }
+}
 
 /// The JSON document: sizes in bytes.
 #[derive(Serialize)]
@@ -14,14 +90,11 @@ struct Document<'a> {
 }
 
 /// The rows as a JSON document `{"images": [...]}`, pretty-printed, ending in a newline.
-///
-/// # Errors
-/// Never in practice: every row is serializable.
-pub fn json(rows: &[ImageRow]) -> Result<Vec<u8>> {
-    let mut bytes = serde_json::to_vec_pretty(&Document { images: rows })
-        .context("could not serialize the image table")?;
-    bytes.push(b'\n');
-    Ok(bytes)
+pub fn json(rows: &[ImageRow]) -> String {
+    let mut json = serde_json::to_string_pretty(&Document { images: rows })
+        .expect("image rows have string keys and whole numbers");
+    json.push('\n');
+    json
 }
 
 /// The rows as a markdown table in human units, followed by what the columns measure.
@@ -92,7 +165,6 @@ pub fn human(bytes: Bytes) -> String {
 mod tests {
     use super::*;
     use crate::catalog::{Base, Framework};
-    use crate::results::Provenance;
 
     fn rows() -> Vec<ImageRow> {
         vec![
@@ -109,7 +181,7 @@ mod tests {
                 shell: None,
                 package_manager: None,
                 user: "65532:65532".into(),
-                base_provenance: Provenance::Scratch,
+                base_provenance: BaseOrigin::Scratch,
             },
             ImageRow {
                 framework: Framework::ActixWeb,
@@ -124,7 +196,7 @@ mod tests {
                 shell: None,
                 package_manager: None,
                 user: "65532:65532".into(),
-                base_provenance: Provenance::DebianPackages {
+                base_provenance: BaseOrigin::DebianPackages {
                     suite: "bookworm".into(),
                     snapshot: "2026-11-22T02:09:05Z".into(),
                     built: "2026-11-23T14:00:00Z".into(),
@@ -143,7 +215,7 @@ mod tests {
                 shell: Some("/usr/bin/sh".into()),
                 package_manager: Some("/usr/bin/dpkg".into()),
                 user: String::new(),
-                base_provenance: Provenance::Upstream {
+                base_provenance: BaseOrigin::Upstream {
                     reference: "debian:bookworm-slim".into(),
                     digest: "sha256:0123456789abcdef0123456789abcdef".into(),
                 },
@@ -158,8 +230,7 @@ mod tests {
 
     #[test]
     fn json_document() {
-        let json = String::from_utf8(json(&rows()).unwrap()).unwrap();
-        insta::assert_snapshot!(json);
+        insta::assert_snapshot!(json(&rows()));
     }
 
     #[test]
@@ -168,7 +239,7 @@ mod tests {
         struct Document {
             images: Vec<ImageRow>,
         }
-        let document: Document = serde_json::from_slice(&json(&rows()).unwrap()).unwrap();
+        let document: Document = serde_json::from_str(&json(&rows())).unwrap();
         assert_eq!(document.images, rows());
     }
 
