@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -62,7 +62,22 @@ impl Service {
     /// Binds `addr` and announces the service on the address it got; on failure, reports it
     /// and gives the exit status to return.
     pub async fn bind(&self, config: &Config) -> Result<TcpListener, ExitCode> {
-        match TcpListener::bind(config.addr).await {
+        self.announce_bound(TcpListener::bind(config.addr).await, config)
+    }
+
+    /// [`Self::bind`] with `TCP_NODELAY` set on the listening socket, for a framework that
+    /// accepts connections itself and has no hook to set it on each: on Linux an accepted
+    /// socket inherits it from its listener.
+    pub async fn bind_nodelay(&self, config: &Config) -> Result<TcpListener, ExitCode> {
+        self.announce_bound(listen_nodelay(config.addr), config)
+    }
+
+    fn announce_bound(
+        &self,
+        bound: std::io::Result<TcpListener>,
+        config: &Config,
+    ) -> Result<TcpListener, ExitCode> {
+        match bound {
             Ok(listener) => {
                 self.announce(listener.local_addr().unwrap_or(config.addr), config.workers);
                 Ok(listener)
@@ -76,6 +91,20 @@ impl Service {
         eprintln!("{}: {what}: {err}", self.binary);
         ExitCode::FAILURE
     }
+}
+
+/// A listener on `addr` whose accepted sockets have `TCP_NODELAY`, otherwise what
+/// [`TcpListener::bind`] makes: `SO_REUSEADDR` and the standard library's backlog of 128.
+fn listen_nodelay(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(128)
 }
 
 /// A multi-threaded tokio runtime with `workers` worker threads.
@@ -135,5 +164,22 @@ impl Shutdown {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_sockets_inherit_nodelay_from_the_listener() {
+        let listener = listen_nodelay(([127, 0, 0, 1], 0).into()).unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }

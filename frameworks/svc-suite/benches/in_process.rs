@@ -1,6 +1,7 @@
 //! In-process cost of one request per framework, without the network: the framework's
 //! routing, handler call and response building, as each framework's own test harness drives
-//! it (axum's and hyper's service call, actix-web's test service, rocket's local client).
+//! it (axum's and hyper's service call, actix-web's test service, rocket's local client,
+//! salvo's test client).
 //! Each measured request also reads the whole response body.
 //!
 //! Every framework is timed the same way: `iter_custom` runs the requests in a loop inside
@@ -14,6 +15,7 @@ use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt;
 use hyper::Request;
 use rocket::local::asynchronous::Client;
+use salvo::test::{ResponseExt, TestClient};
 use tower::ServiceExt;
 
 /// The requests measured: the paths every framework serves.
@@ -78,6 +80,18 @@ async fn rocket_requests(path: &str, iters: u64) -> Duration {
     start.elapsed()
 }
 
+async fn salvo_requests(path: &str, iters: u64) -> Duration {
+    let service = svc_salvo::service();
+    let url = format!("http://127.0.0.1{path}");
+    let start = Instant::now();
+    for _ in 0..iters {
+        let mut response = TestClient::get(&url).send(&service).await;
+        let body = response.take_bytes(None).await.unwrap_or_default();
+        assert!(response_ok(&body));
+    }
+    start.elapsed()
+}
+
 /// A cheap check that the measured request really succeeded, so a broken route cannot
 /// benchmark as a fast 404.
 fn response_ok(body: &[u8]) -> bool {
@@ -100,6 +114,9 @@ fn in_process(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::from_parameter("hyper"), |b| {
             b.iter_custom(|iters| tokio_runtime().block_on(hyper_requests(path, iters)))
+        });
+        group.bench_function(BenchmarkId::from_parameter("salvo"), |b| {
+            b.iter_custom(|iters| tokio_runtime().block_on(salvo_requests(path, iters)))
         });
         group.finish();
     }

@@ -35,4 +35,5 @@ conformance! {
     actix_web => "svc-actix-web",
     rocket => "svc-rocket",
     hyper => "svc-hyper",
+    salvo => "svc-salvo",
 }
