@@ -59,17 +59,28 @@ impl Service {
         })
     }
 
+    /// [`Self::run_on_tokio`] for a framework that accepts connections itself on a listener
+    /// it is given, with no hook to set `TCP_NODELAY` on each: binds `addr` with the option
+    /// set on the listening socket, which accepted sockets inherit on Linux, announces the
+    /// service, then runs `serve` on the listener to its exit status.
+    pub fn run_on_tokio_listener<F, Fut>(&self, serve: F) -> ExitCode
+    where
+        F: FnOnce(TcpListener, Config, Shutdown) -> Fut,
+        Fut: Future<Output = ExitCode>,
+    {
+        self.run_on_tokio(|config, shutdown| async move {
+            let bound = listen_nodelay(config.addr);
+            match self.announce_bound(bound, &config) {
+                Ok(listener) => serve(listener, config, shutdown).await,
+                Err(status) => status,
+            }
+        })
+    }
+
     /// Binds `addr` and announces the service on the address it got; on failure, reports it
     /// and gives the exit status to return.
     pub async fn bind(&self, config: &Config) -> Result<TcpListener, ExitCode> {
         self.announce_bound(TcpListener::bind(config.addr).await, config)
-    }
-
-    /// [`Self::bind`] with `TCP_NODELAY` set on the listening socket, for a framework that
-    /// accepts connections itself and has no hook to set it on each: on Linux an accepted
-    /// socket inherits it from its listener.
-    pub async fn bind_nodelay(&self, config: &Config) -> Result<TcpListener, ExitCode> {
-        self.announce_bound(listen_nodelay(config.addr), config)
     }
 
     fn announce_bound(

@@ -9,18 +9,15 @@ use salvo::conn::{Accepted, Acceptor, Holding};
 use salvo::fuse::ArcFusePolicy;
 use svc_common::{Config, Shutdown};
 use svc_salvo::{SERVICE, service};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 fn main() -> ExitCode {
-    SERVICE.run_on_tokio(serve)
+    // salvo gives no hook on accepted connections: TCP_NODELAY is set on the listener.
+    SERVICE.run_on_tokio_listener(serve)
 }
 
-async fn serve(config: Config, shutdown: Shutdown) -> ExitCode {
-    // salvo gives no hook on accepted connections: they inherit TCP_NODELAY from the listener.
-    let listener = match SERVICE.bind_nodelay(&config).await {
-        Ok(listener) => listener,
-        Err(status) => return status,
-    };
+async fn serve(listener: TcpListener, config: Config, shutdown: Shutdown) -> ExitCode {
     let acceptor = match TcpAcceptor::try_from(listener) {
         Ok(acceptor) => acceptor,
         Err(err) => return SERVICE.fail("could not use the listener", err),
