@@ -1,7 +1,7 @@
 //! In-process cost of one request per framework, without the network: the framework's
 //! routing, handler call and response building, as each framework's own test harness drives
 //! it (axum's and hyper's service call, actix-web's test service, rocket's local client,
-//! salvo's test client).
+//! salvo's and poem's test clients).
 //! Each measured request also reads the whole response body.
 //!
 //! Every framework is timed the same way: `iter_custom` runs the requests in a loop inside
@@ -92,6 +92,22 @@ async fn salvo_requests(path: &str, iters: u64) -> Duration {
     start.elapsed()
 }
 
+async fn poem_requests(path: &str, iters: u64) -> Duration {
+    let client = poem::test::TestClient::new(svc_poem::app());
+    let start = Instant::now();
+    for _ in 0..iters {
+        let response = client.get(path).send().await;
+        let body = response
+            .0
+            .into_body()
+            .into_bytes()
+            .await
+            .unwrap_or_default();
+        assert!(response_ok(&body));
+    }
+    start.elapsed()
+}
+
 /// A cheap check that the measured request really succeeded, so a broken route cannot
 /// benchmark as a fast 404.
 fn response_ok(body: &[u8]) -> bool {
@@ -117,6 +133,9 @@ fn in_process(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::from_parameter("salvo"), |b| {
             b.iter_custom(|iters| tokio_runtime().block_on(salvo_requests(path, iters)))
+        });
+        group.bench_function(BenchmarkId::from_parameter("poem"), |b| {
+            b.iter_custom(|iters| tokio_runtime().block_on(poem_requests(path, iters)))
         });
         group.finish();
     }

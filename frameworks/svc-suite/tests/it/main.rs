@@ -36,4 +36,5 @@ conformance! {
     rocket => "svc-rocket",
     hyper => "svc-hyper",
     salvo => "svc-salvo",
+    poem => "svc-poem",
 }
