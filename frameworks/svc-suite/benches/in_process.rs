@@ -1,7 +1,7 @@
 //! In-process cost of one request per framework, without the network: the framework's
 //! routing, handler call and response building, as each framework's own test harness drives
 //! it (axum's and hyper's service call, actix-web's test service, rocket's local client,
-//! salvo's and poem's test clients).
+//! salvo's and poem's test clients, warp's test requests).
 //! Each measured request also reads the whole response body.
 //!
 //! Every framework is timed the same way: `iter_custom` runs the requests in a loop inside
@@ -108,6 +108,16 @@ async fn poem_requests(path: &str, iters: u64) -> Duration {
     start.elapsed()
 }
 
+async fn warp_requests(path: &str, iters: u64) -> Duration {
+    let routes = svc_warp::routes();
+    let start = Instant::now();
+    for _ in 0..iters {
+        let response = warp::test::request().path(path).reply(&routes).await;
+        assert!(response_ok(response.body()));
+    }
+    start.elapsed()
+}
+
 /// A cheap check that the measured request really succeeded, so a broken route cannot
 /// benchmark as a fast 404.
 fn response_ok(body: &[u8]) -> bool {
@@ -136,6 +146,9 @@ fn in_process(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::from_parameter("poem"), |b| {
             b.iter_custom(|iters| tokio_runtime().block_on(poem_requests(path, iters)))
+        });
+        group.bench_function(BenchmarkId::from_parameter("warp"), |b| {
+            b.iter_custom(|iters| tokio_runtime().block_on(warp_requests(path, iters)))
         });
         group.finish();
     }

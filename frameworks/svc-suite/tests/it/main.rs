@@ -37,4 +37,5 @@ conformance! {
     hyper => "svc-hyper",
     salvo => "svc-salvo",
     poem => "svc-poem",
+    warp => "svc-warp",
 }
