@@ -1,7 +1,7 @@
 //! In-process cost of one request per framework, without the network: the framework's
 //! routing, handler call and response building, as each framework's own test harness drives
 //! it (axum's and hyper's service call, actix-web's test service, rocket's local client,
-//! salvo's and poem's test clients, warp's test requests).
+//! salvo's and poem's test clients, warp's test requests, ntex's test service).
 //! Each measured request also reads the whole response body.
 //!
 //! Every framework is timed the same way: `iter_custom` runs the requests in a loop inside
@@ -118,6 +118,19 @@ async fn warp_requests(path: &str, iters: u64) -> Duration {
     start.elapsed()
 }
 
+async fn ntex_requests(path: &str, iters: u64) -> Duration {
+    use ntex::web::test;
+    let app = test::init_service(svc_ntex::app()).await;
+    let start = Instant::now();
+    for _ in 0..iters {
+        let response =
+            test::call_service(&app, test::TestRequest::with_uri(path).to_request()).await;
+        let body = test::read_body(response).await;
+        assert!(response_ok(&body));
+    }
+    start.elapsed()
+}
+
 /// A cheap check that the measured request really succeeded, so a broken route cannot
 /// benchmark as a fast 404.
 fn response_ok(body: &[u8]) -> bool {
@@ -149,6 +162,12 @@ fn in_process(c: &mut Criterion) {
         });
         group.bench_function(BenchmarkId::from_parameter("warp"), |b| {
             b.iter_custom(|iters| tokio_runtime().block_on(warp_requests(path, iters)))
+        });
+        group.bench_function(BenchmarkId::from_parameter("ntex"), |b| {
+            b.iter_custom(|iters| {
+                ntex::rt::System::new("bench", ntex::rt::DefaultRuntime)
+                    .block_on(ntex_requests(path, iters))
+            })
         });
         group.finish();
     }

@@ -38,4 +38,5 @@ conformance! {
     salvo => "svc-salvo",
     poem => "svc-poem",
     warp => "svc-warp",
+    ntex => "svc-ntex",
 }
