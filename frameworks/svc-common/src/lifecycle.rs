@@ -47,7 +47,36 @@ impl Service {
         Fut: Future<Output = ExitCode>,
     {
         let config = self.config_or_exit();
-        let runtime = match runtime(config.workers) {
+        let runtime = runtime(config.workers);
+        self.run_on(runtime, config, serve)
+    }
+
+    /// The life of a service on a framework that starts its own worker threads and runtimes:
+    /// the configuration (exit 2 on a bad value), a tokio runtime on the main thread only, for
+    /// the signal handlers and the grace period, then `serve` to its exit status.
+    pub fn run_beside_tokio<F, Fut>(&self, serve: F) -> ExitCode
+    where
+        F: FnOnce(Config, Shutdown) -> Fut,
+        Fut: Future<Output = ExitCode>,
+    {
+        let config = self.config_or_exit();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        self.run_on(runtime, config, serve)
+    }
+
+    fn run_on<F, Fut>(
+        &self,
+        runtime: std::io::Result<tokio::runtime::Runtime>,
+        config: Config,
+        serve: F,
+    ) -> ExitCode
+    where
+        F: FnOnce(Config, Shutdown) -> Fut,
+        Fut: Future<Output = ExitCode>,
+    {
+        let runtime = match runtime {
             Ok(runtime) => runtime,
             Err(err) => return self.fail("could not start the tokio runtime", err),
         };
@@ -60,17 +89,16 @@ impl Service {
     }
 
     /// [`Self::run_on_tokio`] for a framework that accepts connections itself on a listener
-    /// it is given, with no hook to set `TCP_NODELAY` on each: binds `addr` with the option
-    /// set on the listening socket, which accepted sockets inherit on Linux, announces the
-    /// service, then runs `serve` on the listener to its exit status.
+    /// it is given, with no hook to set `TCP_NODELAY` on each: binds with
+    /// [`Self::bind_nodelay`] and the backlog of [`TcpListener::bind`], then runs `serve` on
+    /// the listener to its exit status.
     pub fn run_on_tokio_listener<F, Fut>(&self, serve: F) -> ExitCode
     where
         F: FnOnce(TcpListener, Config, Shutdown) -> Fut,
         Fut: Future<Output = ExitCode>,
     {
         self.run_on_tokio(|config, shutdown| async move {
-            let bound = listen_nodelay(config.addr);
-            match self.announce_bound(bound, &config) {
+            match self.bind_nodelay(&config, STD_BACKLOG) {
                 Ok(listener) => serve(listener, config, shutdown).await,
                 Err(status) => status,
             }
@@ -81,6 +109,14 @@ impl Service {
     /// and gives the exit status to return.
     pub async fn bind(&self, config: &Config) -> Result<TcpListener, ExitCode> {
         self.announce_bound(TcpListener::bind(config.addr).await, config)
+    }
+
+    /// [`Self::bind`] with `TCP_NODELAY` set on the listening socket, which accepted sockets
+    /// inherit on Linux, and `backlog` pending connections: for a framework that accepts
+    /// connections itself with no hook to set the option on each. Must be called inside a
+    /// tokio runtime.
+    pub fn bind_nodelay(&self, config: &Config, backlog: u32) -> Result<TcpListener, ExitCode> {
+        self.announce_bound(listen_nodelay(config.addr, backlog), config)
     }
 
     fn announce_bound(
@@ -104,9 +140,12 @@ impl Service {
     }
 }
 
-/// A listener on `addr` whose accepted sockets have `TCP_NODELAY`, otherwise what
-/// [`TcpListener::bind`] makes: `SO_REUSEADDR` and the standard library's backlog of 128.
-fn listen_nodelay(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// The backlog of [`TcpListener::bind`], which is the standard library's.
+const STD_BACKLOG: u32 = 128;
+
+/// A listener on `addr` whose accepted sockets have `TCP_NODELAY`, with `SO_REUSEADDR` like
+/// [`TcpListener::bind`] and `backlog` pending connections.
+fn listen_nodelay(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
@@ -115,7 +154,7 @@ fn listen_nodelay(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.set_nodelay(true)?;
     socket.bind(addr)?;
-    socket.listen(128)
+    socket.listen(backlog)
 }
 
 /// A multi-threaded tokio runtime with `workers` worker threads.
@@ -186,7 +225,7 @@ mod tests {
 
     #[tokio::test]
     async fn accepted_sockets_inherit_nodelay_from_the_listener() {
-        let listener = listen_nodelay(([127, 0, 0, 1], 0).into()).unwrap();
+        let listener = listen_nodelay(([127, 0, 0, 1], 0).into(), STD_BACKLOG).unwrap();
         let _client = TcpStream::connect(listener.local_addr().unwrap())
             .await
             .unwrap();

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use svc_common::{Reply, Service, reply};
-use warp::http::{HeaderValue, Method, StatusCode, header};
+use warp::http::Method;
 use warp::path::FullPath;
 use warp::reply::Response;
 use warp::{Filter, path};
@@ -49,17 +49,5 @@ pub fn routes() -> impl Filter<Extract = (Response,), Error = Infallible> + Clon
 }
 
 fn respond(reply: Reply) -> Response {
-    let status = StatusCode::from_u16(reply.status).expect("the contract's statuses are valid");
-    let allow = reply.allow();
-    let mut response = Response::new(reply.into_bytes().into());
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(svc_common::CONTENT_TYPE),
-    );
-    if let Some(allow) = allow {
-        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
-    }
-    response
+    reply.into_http_response(Into::into)
 }
