@@ -1,7 +1,8 @@
 //! In-process cost of one request per framework, without the network: the framework's
 //! routing, handler call and response building, as each framework's own test harness drives
 //! it (axum's and hyper's service call, actix-web's test service, rocket's local client,
-//! salvo's and poem's test clients, warp's test requests, ntex's test service).
+//! salvo's and poem's test clients, warp's test requests, ntex's test service, and
+//! xitca-web's service call).
 //! Each measured request also reads the whole response body.
 //!
 //! Every framework is timed the same way: `iter_custom` runs the requests in a loop inside
@@ -131,6 +132,23 @@ async fn ntex_requests(path: &str, iters: u64) -> Duration {
     start.elapsed()
 }
 
+async fn xitca_requests(path: &str, iters: u64) -> Duration {
+    use xitca_web::service::Service;
+    let service = svc_xitca_web::app().call(()).await.unwrap();
+    let uri: xitca_web::http::Uri = path.parse().unwrap();
+    let start = Instant::now();
+    for _ in 0..iters {
+        let mut request = xitca_web::http::WebRequest::default();
+        *request.uri_mut() = uri.clone();
+        let response = service.call(request).await.unwrap();
+        let body = xitca_web::test::collect_body(response.into_body())
+            .await
+            .unwrap_or_default();
+        assert!(response_ok(&body));
+    }
+    start.elapsed()
+}
+
 /// A cheap check that the measured request really succeeded, so a broken route cannot
 /// benchmark as a fast 404.
 fn response_ok(body: &[u8]) -> bool {
@@ -168,6 +186,9 @@ fn in_process(c: &mut Criterion) {
                 ntex::rt::System::new("bench", ntex::rt::DefaultRuntime)
                     .block_on(ntex_requests(path, iters))
             })
+        });
+        group.bench_function(BenchmarkId::from_parameter("xitca-web"), |b| {
+            b.iter_custom(|iters| tokio_runtime().block_on(xitca_requests(path, iters)))
         });
         group.finish();
     }

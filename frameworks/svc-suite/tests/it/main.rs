@@ -39,4 +39,5 @@ conformance! {
     poem => "svc-poem",
     warp => "svc-warp",
     ntex => "svc-ntex",
+    xitca_web => "svc-xitca-web",
 }
