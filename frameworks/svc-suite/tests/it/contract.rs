@@ -17,7 +17,9 @@ use tokio::time::{sleep, timeout};
 use crate::harness::{Exchange, Running, command};
 
 /// Asserts one exchange against the contract: status, `Content-Type`, a `Content-Length`
-/// that matches the body (never chunked), a `Date`, and the body byte for byte.
+/// that matches the body (never chunked), a `Date`, no other header but `Allow` on a 405
+/// (and `Connection`, which the keep-alive and shutdown checks look at), and the body byte
+/// for byte.
 #[track_caller]
 fn assert_reply(package: &str, what: &str, exchange: &Exchange, status: u16, body: &str) {
     let context = format!("{package}: {what}");
@@ -49,6 +51,21 @@ fn assert_reply(package: &str, what: &str, exchange: &Exchange, status: u16, bod
         date.ends_with(" GMT"),
         "{context}: Date {date:?} is not an HTTP date"
     );
+    // Every framework sends the same headers: a `Server` or security header of its own would
+    // make its responses longer than the others'.
+    let mut names: Vec<&str> = exchange
+        .headers
+        .keys()
+        .map(|name| name.as_str())
+        .filter(|&name| name != "connection")
+        .collect();
+    names.sort_unstable();
+    let expected: &[&str] = if status == 405 {
+        &["allow", "content-length", "content-type", "date"]
+    } else {
+        &["content-length", "content-type", "date"]
+    };
+    assert_eq!(names, expected, "{context}: headers");
 }
 
 pub async fn hello(package: &'static str) {
