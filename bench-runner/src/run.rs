@@ -298,7 +298,7 @@ async fn measure_everything(
             matrix.remaining_estimate(results.pending_cells(true).len().max(1)),
         );
         progress.start(&format!("{} (about {eta} left)", cell.id()));
-        let key = (cell.framework.clone(), cell.base.clone());
+        let key = (cell.framework, cell.base);
         let result = match targets.get(&key) {
             Some(Ok(subject)) => {
                 let mut result = measure_cell(docker, matrix, &cell, &subject.target).await;
@@ -338,7 +338,7 @@ async fn measure_startups(
     let limits = limits(matrix, &quota);
     let subjects: Vec<_> = targets
         .iter()
-        .filter_map(|(key, subject)| Some((key.clone(), subject.as_ref().ok()?.target.clone())))
+        .filter_map(|(key, subject)| Some((*key, subject.as_ref().ok()?.target.clone())))
         .collect();
     let mut progress = Progress::new(subjects.len());
     for ((framework, base), target) in subjects {
@@ -351,7 +351,7 @@ async fn measure_startups(
                 Err(err) => failures.push(format!("{err:#}")),
             }
         }
-        let result = StartupResult::new(framework.clone(), base.clone(), runs_ms, failures);
+        let result = StartupResult::new(framework, base, runs_ms, failures);
         progress.finish(&match &result.summary {
             Some(spread) => format!("{framework} on {base}: ready in {:.1} ms", spread.median),
             None => format!("{framework} on {base}: FAILED"),

@@ -20,6 +20,9 @@ async fn serve(config: Config) -> ExitCode {
         .workers(config.workers.get())
         // Signals are handled like every other service's: actix stops at once on SIGINT.
         .disable_signals()
+        // Every framework in the comparison sends responses without Nagle's delay; actix-web
+        // 4.18 leaves it to the system.
+        .tcp_nodelay(true)
         .shutdown_timeout(config.shutdown_grace.as_secs_f64().ceil() as u64)
         .bind(config.addr);
     let server = match server {

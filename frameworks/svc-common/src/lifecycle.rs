@@ -6,7 +6,7 @@ use std::num::NonZeroUsize;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -48,7 +48,36 @@ impl Service {
         Fut: Future<Output = ExitCode>,
     {
         let config = self.config_or_exit();
-        let runtime = match runtime(config.workers) {
+        let runtime = runtime(config.workers);
+        self.run_on(runtime, config, serve)
+    }
+
+    /// The life of a service on a framework that starts its own worker threads and runtimes:
+    /// the configuration (exit 2 on a bad value), a tokio runtime on the main thread only, for
+    /// the signal handlers and the grace period, then `serve` to its exit status.
+    pub fn run_beside_tokio<F, Fut>(&self, serve: F) -> ExitCode
+    where
+        F: FnOnce(Config, Shutdown) -> Fut,
+        Fut: Future<Output = ExitCode>,
+    {
+        let config = self.config_or_exit();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        self.run_on(runtime, config, serve)
+    }
+
+    fn run_on<F, Fut>(
+        &self,
+        runtime: std::io::Result<tokio::runtime::Runtime>,
+        config: Config,
+        serve: F,
+    ) -> ExitCode
+    where
+        F: FnOnce(Config, Shutdown) -> Fut,
+        Fut: Future<Output = ExitCode>,
+    {
+        let runtime = match runtime {
             Ok(runtime) => runtime,
             Err(err) => return self.fail("could not start the tokio runtime", err),
         };
@@ -60,10 +89,43 @@ impl Service {
         })
     }
 
+    /// [`Self::run_on_tokio`] for a framework that accepts connections itself on a listener
+    /// it is given, with no hook to set `TCP_NODELAY` on each: binds with
+    /// [`Self::bind_nodelay`] and the backlog of [`TcpListener::bind`], then runs `serve` on
+    /// the listener to its exit status.
+    pub fn run_on_tokio_listener<F, Fut>(&self, serve: F) -> ExitCode
+    where
+        F: FnOnce(TcpListener, Config, Shutdown) -> Fut,
+        Fut: Future<Output = ExitCode>,
+    {
+        self.run_on_tokio(|config, shutdown| async move {
+            match self.bind_nodelay(&config, STD_BACKLOG) {
+                Ok(listener) => serve(listener, config, shutdown).await,
+                Err(status) => status,
+            }
+        })
+    }
+
     /// Binds `addr` and announces the service on the address it got; on failure, reports it
     /// and gives the exit status to return.
     pub async fn bind(&self, config: &Config) -> Result<TcpListener, ExitCode> {
-        match TcpListener::bind(config.addr).await {
+        self.announce_bound(TcpListener::bind(config.addr).await, config)
+    }
+
+    /// [`Self::bind`] with `TCP_NODELAY` set on the listening socket, which accepted sockets
+    /// inherit on Linux, and `backlog` pending connections: for a framework that accepts
+    /// connections itself with no hook to set the option on each. Must be called inside a
+    /// tokio runtime.
+    pub fn bind_nodelay(&self, config: &Config, backlog: u32) -> Result<TcpListener, ExitCode> {
+        self.announce_bound(listen_nodelay(config.addr, backlog), config)
+    }
+
+    fn announce_bound(
+        &self,
+        bound: std::io::Result<TcpListener>,
+        config: &Config,
+    ) -> Result<TcpListener, ExitCode> {
+        match bound {
             Ok(listener) => {
                 self.announce(listener.local_addr().unwrap_or(config.addr), config.workers);
                 Ok(listener)
@@ -77,6 +139,23 @@ impl Service {
         eprintln!("{}: {what}: {err}", self.binary);
         ExitCode::FAILURE
     }
+}
+
+/// The backlog of [`TcpListener::bind`], which is the standard library's.
+const STD_BACKLOG: u32 = 128;
+
+/// A listener on `addr` whose accepted sockets have `TCP_NODELAY`, with `SO_REUSEADDR` like
+/// [`TcpListener::bind`] and `backlog` pending connections.
+fn listen_nodelay(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// A multi-threaded tokio runtime with `workers` worker threads.
@@ -136,5 +215,22 @@ impl Shutdown {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::net::TcpStream;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn accepted_sockets_inherit_nodelay_from_the_listener() {
+        let listener = listen_nodelay(([127, 0, 0, 1], 0).into(), STD_BACKLOG).unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (accepted, _) = listener.accept().await.unwrap();
+        assert!(accepted.nodelay().unwrap());
     }
 }

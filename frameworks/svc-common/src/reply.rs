@@ -38,6 +38,26 @@ impl Reply {
         (self.status == 405).then_some("GET")
     }
 
+    /// The reply as an [`http::Response`], for a framework whose responses are the `http`
+    /// crate's (warp, xitca-web): the status, `Content-Type`, `Allow` on a 405, and the body
+    /// that `body` makes of the reply's bytes.
+    pub fn into_http_response<B>(self, body: impl FnOnce(Bytes) -> B) -> http::Response<B> {
+        let status =
+            http::StatusCode::from_u16(self.status).expect("the contract's statuses are valid");
+        let allow = self.allow();
+        let mut response = http::Response::new(body(self.into_bytes()));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(CONTENT_TYPE),
+        );
+        if let Some(allow) = allow {
+            headers.insert(http::header::ALLOW, http::HeaderValue::from_static(allow));
+        }
+        response
+    }
+
     /// The body as [`Bytes`], without copying.
     pub fn into_bytes(self) -> Bytes {
         match self.body {
@@ -183,6 +203,19 @@ mod tests {
         assert_eq!(status(true, "/sleep/1/2"), 404);
         assert_eq!(status(true, "/sleep"), 404);
         assert_eq!(unrouted(true, "/x").body, r#"{"error":"not found"}"#);
+    }
+
+    #[test]
+    fn http_responses_carry_the_status_the_headers_and_the_body() {
+        let response = unrouted(false, "/hello").into_http_response(|body| body);
+        assert_eq!(response.status(), 405);
+        assert_eq!(response.headers()["content-type"], CONTENT_TYPE);
+        assert_eq!(response.headers()["allow"], "GET");
+        assert_eq!(response.headers().len(), 2);
+        assert_eq!(response.body(), r#"{"error":"method not allowed"}"#);
+        let response = hello().into_http_response(|body| body);
+        assert_eq!(response.status(), 200);
+        assert!(!response.headers().contains_key("allow"));
     }
 
     #[tokio::test]

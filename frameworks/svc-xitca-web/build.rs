@@ -1,0 +1,3 @@
+fn main() {
+    svc_build::export_framework();
+}
