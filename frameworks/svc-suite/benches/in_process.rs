@@ -188,7 +188,7 @@ fn in_process(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    // Short enough to run often: 4 frameworks × 2 paths in about a minute.
+    // Short enough to run often: 9 frameworks × 2 paths in about two minutes.
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
