@@ -722,7 +722,6 @@ impl Cell {
 /// table `{ vcpus = 0.5, memory-mib = 1024 }`. Unknown keys are errors.
 #[derive(Clone, Debug, Default, PartialEq, Deserialize, clap::Args)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
-#[group(id = "matrix-settings", multiple = true)]
 pub struct Settings {
     /// Where services run [default: docker, or process when no engine answers]
     #[arg(long, value_enum)]

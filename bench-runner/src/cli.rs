@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use bench_core::catalog::{Base, Framework, REPOSITORY};
 use bench_core::plan::Settings;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Builds benchlab's images and measures its services.
 #[derive(Debug, Parser)]
@@ -14,6 +14,33 @@ use clap::{Args, Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line as parsed for `args`: the derive's definition, with `--resume` refusing
+/// each matrix flag by name (a matrix flag cannot change a recorded run).
+///
+/// # Errors
+/// clap's own, for bad or conflicting arguments, `--help` and `--version`.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matrix_flags: Vec<clap::Id> = Settings::augment_args(clap::Command::new("settings"))
+        .get_arguments()
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    let command = Cli::command().mut_subcommand("run", |run| {
+        run.mut_arg("resume", |resume| resume.conflicts_with_all(matrix_flags))
+    });
+    let matches = command.try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// [`try_parse_from`] on this process's arguments; a bad command line prints clap's
+/// message and exits.
+pub fn parse() -> Cli {
+    try_parse_from(std::env::args_os()).unwrap_or_else(|err| err.exit())
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,7 +119,8 @@ pub struct RunArgs {
     pub settings: Settings,
 
     /// Complete the interrupted run in DIR, with the matrix it recorded
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "quick", "out", "matrix-settings"])]
+    /// (the matrix flags, --config, --quick and --out are refused with it, by name)
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "quick", "out"])]
     pub resume: Option<PathBuf>,
 
     /// The results directory [default: results/<timestamp>-<host> in the workspace]
@@ -135,7 +163,7 @@ mod tests {
 
     #[test]
     fn lists_are_comma_separated() {
-        let cli = Cli::try_parse_from([
+        let cli = try_parse_from([
             "bench-runner",
             "images",
             "--frameworks",
@@ -153,7 +181,7 @@ mod tests {
 
     #[test]
     fn run_flags_fill_the_settings() {
-        let cli = Cli::try_parse_from([
+        let cli = try_parse_from([
             "bench-runner",
             "run",
             "--frameworks",
@@ -181,7 +209,7 @@ mod tests {
 
     #[test]
     fn resume_refuses_matrix_flags_naming_them() {
-        let err = Cli::try_parse_from([
+        let err = try_parse_from([
             "bench-runner",
             "run",
             "--resume",
@@ -195,7 +223,7 @@ mod tests {
             err.contains("'--resume <DIR>' cannot be used with '--connections <N>'"),
             "{err}"
         );
-        let err = Cli::try_parse_from(["bench-runner", "run", "--resume", "x", "--quick"])
+        let err = try_parse_from(["bench-runner", "run", "--resume", "x", "--quick"])
             .unwrap_err()
             .to_string();
         assert!(err.contains("cannot be used with '--quick'"), "{err}");
@@ -203,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_bad_name_lists_the_valid_ones() {
-        let err = Cli::try_parse_from(["bench-runner", "images", "--frameworks", "flask"])
+        let err = try_parse_from(["bench-runner", "images", "--frameworks", "flask"])
             .unwrap_err()
             .to_string();
         assert!(
@@ -215,7 +243,7 @@ mod tests {
             err.contains(&format!("[possible values: {}]", names.join(", "))),
             "{err}"
         );
-        let err = Cli::try_parse_from(["bench-runner", "bases", "--bases", "alpine"])
+        let err = try_parse_from(["bench-runner", "bases", "--bases", "alpine"])
             .unwrap_err()
             .to_string();
         assert!(

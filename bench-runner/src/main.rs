@@ -2,10 +2,8 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = bench_runner::cli::Cli::parse();
+    let cli = bench_runner::cli::parse();
     match bench_runner::run(cli) {
         Ok(code) => code,
         Err(err) => {
