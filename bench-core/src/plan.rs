@@ -743,7 +743,7 @@ pub struct Settings {
     #[arg(long, value_delimiter = ',', value_name = "N")]
     pub connections: Option<Vec<u32>>,
 
-    /// Endpoints: /hello or /sleep/<ms>, comma-separated
+    /// Endpoints: `/hello` or `/sleep/<ms>`, comma-separated
     #[arg(long, value_delimiter = ',', value_name = "PATH")]
     pub endpoints: Option<Vec<Endpoint>>,
 
