@@ -8,9 +8,12 @@
 //!   validation) and its expansion into [`Cell`](plan::Cell)s in one pinned order.
 //! - [`oha`]: the arguments to give oha, its JSON report, and the vegeta-style
 //!   [`LoadReport`](oha::LoadReport) benchlab keeps.
-//! - [`stats`]: median, range, CV and MAD outliers over repetitions.
+//! - [`stats`]: median, range, CV, MAD outliers and the median's confidence interval.
+//! - [`latency`]: HDR histograms of every request's latency, as text that merges exactly.
 //! - [`results`]: the output contract, [`RunResults`](results::RunResults), and the rules that
-//!   flag cells (generator-bound, noisy, calibration).
+//!   flag cells (generator-bound, noisy, timing check, p99 cliff).
+//! - [`compare`]: cells of a comparison group against the hyper baseline, round by round,
+//!   their ranking, and two runs side by side.
 //! - [`export`]: `results.json`, `results.md` and `results.csv` as strings.
 //!
 //! The runner's IO side drives it like this:
@@ -32,10 +35,12 @@
 //! println!("about {:?}", matrix.estimate());
 //!
 //! let mut results = RunResults::new(Provenance::default(), matrix.clone());
+//! // Each comparison group runs its cells in interleaved rounds; here one round of one cell
+//! // at a time, for brevity.
 //! for cell in results.pending_cells(false) {
 //!     // Start a container with cell.cpu.vcpus, cell.cpu.memory_bytes(),
 //!     // WORKERS=cell.workers() and matrix.server_cpus; wait for /hello; warm up; then per
-//!     // repetition run oha with these arguments, reading the cgroup around it:
+//!     // round run oha with these arguments, reading the cgroup around it:
 //!     let url = format!("http://127.0.0.1:8080{}", cell.endpoint.path());
 //!     let _args = oha_args(&url, cell.connections, matrix.duration, matrix.generator_cpus.len());
 //!     let json = r#"{"summary": {"successRate": 1.0, "total": 10.0, "slowest": 0.002,
@@ -47,9 +52,14 @@
 //!     let report = OhaReport::from_json(json)?;
 //!     let wall = Duration::from_secs(10);
 //!     let repetition = Repetition {
+//!         round: 0,
+//!         started: "2026-11-25T12:00:00Z".to_owned(),
 //!         load: LoadReport::from_oha(&report, wall)?,
-//!         server: ServerUsage::from_readings(Duration::from_secs(5), wall, 500_000, &[4 << 20]),
-//!         generator: GeneratorUsage::from_readings(Duration::from_secs(9), wall, 1),
+//!         latency_histogram: None,
+//!         server: ServerUsage::from_readings(
+//!             Duration::from_secs(5), wall, 500_000, &[4 << 20], Some(5 << 20), None,
+//!         ),
+//!         generator: GeneratorUsage::from_readings(Duration::from_secs(9), wall, 1, 1),
 //!     };
 //!     let lifecycle = Lifecycle { ready_ms: Some(285.0), stop_ms: Some(12.0), killed: false };
 //!     results.record(CellResult::measured(cell, vec![repetition], lifecycle));
@@ -62,8 +72,10 @@
 //! ```
 
 pub mod catalog;
+pub mod compare;
 pub mod export;
 pub mod images;
+pub mod latency;
 pub mod oha;
 pub mod plan;
 pub mod results;

@@ -31,6 +31,11 @@ pub const MIN_MEMORY_MIB: u64 = 6;
 /// container, wait for `/hello`, stop it with SIGTERM and remove it. Used only for estimates.
 pub const CELL_OVERHEAD: Duration = Duration::from_secs(2);
 
+/// What the runner expects a repetition to cost beyond its load: starting oha's process, and
+/// reading back every request oha stored (about 2.5 µs each) into the HDR histogram. Used
+/// only for estimates.
+pub const REPETITION_OVERHEAD: Duration = Duration::from_millis(800);
+
 /// What the runner expects one cold start of an image to cost in the startup phase: start to
 /// first 200 is about 0.3 s on this kind of machine, stopping and removing the rest.
 pub const STARTUP_RUN_OVERHEAD: Duration = Duration::from_secs(1);
@@ -331,16 +336,21 @@ fn cpuset(text: &str) -> CpuSet {
 }
 
 impl Default for Matrix {
-    /// The default run: about ten minutes on two cores ([`Matrix::estimate`] says 9 min 32 s,
+    /// The default run: about ten minutes on two cores ([`Matrix::estimate`] says 8 min 52 s,
     /// builds aside).
     ///
     /// Every framework of the catalog on `scratch`, at 0.5 vCPU (Fargate's 0.5 vCPU / 1 GiB
     /// size), at 1 connection (latency-bound: each framework's own latency) and 64
     /// connections (throughput-bound: the quota is saturated while one core of oha keeps
-    /// up), on `/hello`; 3 s of warm-up, then 3 repetitions of 8 s; 5 cold starts per image.
-    /// That is 18 cells of about 29 s. The 1 vCPU cells are left out to fit nine frameworks
-    /// in ten minutes: at 64 connections one core of oha cannot saturate one core of most
-    /// servers (generator-bound), and at 1 connection they repeat the 0.5 vCPU latency.
+    /// up), on `/hello`; 2 s of warm-up, then 6 interleaved rounds of 3 s; 5 cold starts per
+    /// image. Six rounds, because six is the fewest for a 95 % order-statistic interval of a
+    /// median; 3 s each to fit them in ten minutes. Short rounds are safe: 3 s at 0.5 vCPU is
+    /// 30 CFS periods and about 150k requests at 64 connections, so a round's own noise is
+    /// small next to the drift between rounds (15 % within minutes here), which the rounds
+    /// exist to pair out; more, shorter rounds sample that drift better than three long
+    /// ones. The 1 vCPU cells are left out to fit nine frameworks in ten minutes: at 64
+    /// connections one core of oha cannot saturate one core of most servers
+    /// (generator-bound), and at 1 connection they repeat the 0.5 vCPU latency.
     /// `matrices/full.toml` is the full sweep. The server runs on CPU 1, oha on CPU 0.
     fn default() -> Self {
         Matrix {
@@ -350,9 +360,9 @@ impl Default for Matrix {
             cpus: vec![CpuQuota::fargate(0.5)],
             connections: vec![1, 64],
             endpoints: vec![Endpoint::Hello],
-            warmup: Duration::from_secs(3),
-            duration: Duration::from_secs(8),
-            repetitions: 3,
+            warmup: Duration::from_secs(2),
+            duration: Duration::from_secs(3),
+            repetitions: 6,
             startup_runs: 5,
             server_cpus: cpuset("1"),
             generator_cpus: cpuset("0"),
@@ -363,13 +373,13 @@ impl Default for Matrix {
 }
 
 impl Matrix {
-    /// `--quick`: a smoke run of about two minutes ([`Matrix::estimate`] says 1 min 50 s)
-    /// that touches every framework and the calibration.
+    /// `--quick`: a smoke run of about two minutes ([`Matrix::estimate`] says 2 min 19 s)
+    /// that touches every framework and the timing check.
     ///
     /// Every framework on `scratch` at 1 vCPU and 16 connections, on `/hello` and
-    /// `/sleep/100` (expected 160 req/s, so the harness error shows); 1 s of warm-up, then 2
-    /// repetitions of 1 s (two, so the spread and the noisy flag still mean something); 2
-    /// cold starts per image. 18 cells of about 5 s. `/sleep/100` rather than a shorter sleep
+    /// `/sleep/100` (expected 160 req/s, so the timing check shows); 1 s of warm-up, then 2
+    /// interleaved rounds of 1 s (two, so the spread and the noisy flag mean something); 2
+    /// cold starts per image. 18 cells of about 7 s. `/sleep/100` rather than a shorter sleep
     /// because the services' timer (tokio's) rounds a sleep up to its next millisecond tick:
     /// about 1 ms on top of every sleep, 10 % of `/sleep/10` but 1 % of `/sleep/100`.
     pub fn quick() -> Self {
@@ -438,9 +448,10 @@ impl Matrix {
             .collect()
     }
 
-    /// How long one cell takes: warm-up, the repetitions and [`CELL_OVERHEAD`].
+    /// How long one cell takes: warm-up, the repetitions (each with
+    /// [`REPETITION_OVERHEAD`]) and [`CELL_OVERHEAD`].
     pub fn cell_estimate(&self) -> Duration {
-        self.warmup + self.duration * self.repetitions + CELL_OVERHEAD
+        self.warmup + (self.duration + REPETITION_OVERHEAD) * self.repetitions + CELL_OVERHEAD
     }
 
     /// How long the startup phase takes: [`Matrix::startup_runs`] cold starts of every image
@@ -690,6 +701,22 @@ impl Cell {
         )
     }
 
+    /// The quota the server runs under; `None` for a bare process, which the process backend
+    /// pins to its CPUs without any quota.
+    pub fn cpu_quota(&self) -> Option<CpuQuota> {
+        (self.base != Packaging::Process).then_some(self.cpu)
+    }
+
+    /// The comparison group of the cell: the cells that differ from it only in framework
+    /// and base, which run interleaved and are compared with each other.
+    pub fn group(&self) -> GroupKey {
+        GroupKey {
+            cpu: self.cpu,
+            endpoint: self.endpoint,
+            connections: self.connections,
+        }
+    }
+
     /// `WORKERS` for the service under this cell's quota.
     pub fn workers(&self) -> u32 {
         self.cpu.workers()
@@ -704,6 +731,42 @@ impl Cell {
     /// µs: handy to read CPU µs per request against.
     pub fn quota_us_per_request(&self, rate: RequestsPerSec) -> Option<Micros> {
         (rate > 0.0).then(|| self.cpu.vcpus * 1e6 / rate)
+    }
+}
+
+/// What the cells of a comparison group share: the same quota, endpoint and load.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupKey {
+    pub cpu: CpuQuota,
+    pub endpoint: Endpoint,
+    pub connections: u32,
+}
+
+impl GroupKey {
+    /// `0.5cpu/hello/c64`.
+    pub fn id(&self) -> String {
+        format!(
+            "{}/{}/c{}",
+            self.cpu.label(),
+            self.endpoint.label(),
+            self.connections
+        )
+    }
+}
+
+impl Matrix {
+    /// The comparison groups, in the order of their first cell in [`Matrix::cells`], each
+    /// with its cells in that order.
+    pub fn groups(&self) -> Vec<(GroupKey, Vec<Cell>)> {
+        let mut groups: Vec<(GroupKey, Vec<Cell>)> = Vec::new();
+        for cell in self.cells() {
+            let key = cell.group();
+            match groups.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, cells)) => cells.push(cell),
+                None => groups.push((key, vec![cell])),
+            }
+        }
+        groups
     }
 }
 
@@ -970,14 +1033,14 @@ mod tests {
         let default = Matrix::default();
         default.validate().unwrap();
         assert_eq!(default.cells().len(), 2 * Framework::ALL.len());
-        assert_eq!(default.cell_estimate(), Duration::from_secs(29));
-        assert_eq!(default.estimate(), Duration::from_millis(571_500));
+        assert_eq!(default.cell_estimate(), Duration::from_millis(26_800));
+        assert_eq!(default.estimate(), Duration::from_millis(531_900));
 
         let quick = Matrix::quick();
         quick.validate().unwrap();
         assert_eq!(quick.cells().len(), 2 * Framework::ALL.len());
-        assert_eq!(quick.estimate(), Duration::from_millis(109_800));
-        assert_eq!(quick.remaining_estimate(3), Duration::from_secs(15));
+        assert_eq!(quick.estimate(), Duration::from_millis(138_600));
+        assert_eq!(quick.remaining_estimate(3), Duration::from_millis(19_800));
     }
 
     #[test]
@@ -1162,7 +1225,7 @@ mod tests {
         matrix.apply(Settings::from_toml(text).unwrap());
         matrix.validate().unwrap();
         assert_eq!(matrix.cells().len(), 2 * 2 * 3 * 4 * 2);
-        assert_eq!(matrix.repetitions, 3);
+        assert_eq!(matrix.repetitions, 6);
     }
 
     #[test]
@@ -1188,6 +1251,10 @@ mod tests {
         assert_eq!(matrix.frameworks, Framework::ALL);
         assert_eq!(matrix.bases, Base::ALL);
         assert_eq!(matrix.cells().len(), Framework::ALL.len() * 3 * 3 * 4 * 2);
+        // "cells of about 40 s … about seven and a quarter hours", as the file says.
+        assert_eq!(matrix.cell_estimate(), Duration::from_millis(39_800));
+        let hours = matrix.estimate().as_secs_f64() / 3600.0;
+        assert!((7.1..7.4).contains(&hours), "{hours} h");
     }
 
     #[test]

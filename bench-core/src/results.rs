@@ -3,8 +3,9 @@
 //! kept beside its summary. Fields are added, never renamed; a change that breaks readers
 //! bumps [`FORMAT_VERSION`].
 //!
-//! The rules that judge a cell (generator-bound, noisy, calibration, unsuccessful) are pure
-//! functions here, with their thresholds as constants, so every output flags the same cells.
+//! The rules that judge a cell (generator-bound, noisy, timing check, unsuccessful, p99
+//! cliff) are pure functions here, with their thresholds as constants, so every output flags
+//! the same cells.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -13,13 +14,18 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Base, Framework, Packaging};
+use crate::compare::GroupComparison;
+use crate::latency::Percentiles;
 use crate::oha::LoadReport;
 use crate::plan::{Cell, CpuQuota, Matrix};
-use crate::stats::{Sample, Spread};
+use crate::stats::{CONFIDENCE, Interval, Sample, Spread};
 use crate::units::{Bytes, Micros, Millis, Percent, RequestsPerSec};
 
 /// The version of this format, written in every `results.json`.
-pub const FORMAT_VERSION: u32 = 1;
+///
+/// Version 2: repetitions interleaved in rounds, HDR latency, CFS throttling, CPU over oha's
+/// load window, anon memory and the cgroup's peak, comparison groups, run sessions.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The load generator is saturated when its CPU reaches this share of its limit (90 %).
 pub const GENERATOR_SATURATED: f64 = 0.9;
@@ -32,9 +38,14 @@ pub const SERVER_HEADROOM: f64 = 0.9;
 /// above this (5 %).
 pub const NOISY_CV: f64 = 0.05;
 
-/// A `/sleep/<ms>` cell calibrates the harness; a deviation from C·1000/ms beyond this many
-/// percent marks the harness error as too large.
-pub const CALIBRATION_TOLERANCE_PERCENT: Percent = 5.0;
+/// A `/sleep/<ms>` cell checks the harness's timing; a deviation from C·1000/ms beyond this
+/// many percent marks it as failed.
+pub const TIMING_CHECK_TOLERANCE_PERCENT: Percent = 5.0;
+
+/// The p99 of a cell sits on the cliff when the share of its requests caught by a CFS
+/// throttling stall lies between these fractions (0.3 % and 3 %): a little noise then moves
+/// p99 between the latency of a served request and that of a stall.
+pub const CLIFF_STALLED_SHARE: (f64, f64) = (0.003, 0.03);
 
 /// A cell is unsuccessful when the median share of 2xx among ended requests falls below this.
 pub const SUCCESS_RATIO_FLOOR: f64 = 0.999;
@@ -49,8 +60,34 @@ pub struct RunResults {
     pub matrix: Matrix,
     /// The startup phase: one entry per image (and per bare binary).
     pub startup: Vec<StartupResult>,
-    /// One entry per finished cell, in the order of [`Matrix::cells`].
+    /// One entry per cell with a result, finished or under way, in the order of
+    /// [`Matrix::cells`].
     pub cells: Vec<CellResult>,
+    /// Each invocation that worked on this run: the first, then every `--resume`.
+    pub sessions: Vec<Session>,
+    /// Set when the runner fell back to the process backend because no engine answered:
+    /// why, in words. Every output says so first.
+    pub backend_fallback: Option<String>,
+    /// Derived from `cells` whenever one is recorded: each comparison group, its members
+    /// relative to the hyper baseline, and the ranking the intervals allow.
+    pub comparisons: Vec<GroupComparison>,
+}
+
+/// One invocation of `bench-runner run` on a results directory.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// RFC 3339.
+    pub started: String,
+    /// RFC 3339; `None` while it runs, or when it was killed.
+    pub ended: Option<String>,
+    /// Whether this session resumed an earlier one.
+    pub resumed: bool,
+    /// What differed from the first session and was accepted with `--force`, in words
+    /// (`git commit 1a2b… → 3c4d…`); empty without `--force`.
+    pub forced_over: Vec<String>,
+    /// CPU time stolen by the hypervisor over the session, as a percentage of all CPU time
+    /// (`steal` of `/proc/stat`); `None` until the session has read it twice.
+    pub steal_percent: Option<Percent>,
 }
 
 /// Why a `results.json` cannot be resumed.
@@ -71,6 +108,9 @@ impl RunResults {
             matrix,
             startup: Vec::new(),
             cells: Vec::new(),
+            sessions: Vec::new(),
+            backend_fallback: None,
+            comparisons: Vec::new(),
         }
     }
 
@@ -89,8 +129,9 @@ impl RunResults {
         Ok(serde_json::from_str(json)?)
     }
 
-    /// Records a finished cell, replacing an earlier result of the same id (a retried
-    /// failure), and keeps cells in matrix order, cells outside the matrix last.
+    /// Records a cell's result, finished or under way, replacing an earlier result of the
+    /// same id (a retried failure, or the same cell one repetition further), keeps cells in
+    /// matrix order, cells outside the matrix last, and derives the comparisons again.
     pub fn record(&mut self, result: CellResult) {
         self.cells.retain(|c| c.id != result.id);
         self.cells.push(result);
@@ -103,6 +144,13 @@ impl RunResults {
             .collect();
         self.cells
             .sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
+        self.comparisons = crate::compare::comparisons(&self.cells);
+    }
+
+    /// The recorded result of `cell`, finished or under way.
+    pub fn cell(&self, cell: &Cell) -> Option<&CellResult> {
+        let id = cell.id();
+        self.cells.iter().find(|c| c.id == id)
     }
 
     /// Records a startup result, replacing an earlier one of the same framework and base.
@@ -117,13 +165,13 @@ impl RunResults {
         self.cells.iter().map(|c| c.id.clone()).collect()
     }
 
-    /// The cells of the matrix still to measure, in order: those without a result, and the
-    /// failed ones too when `retry_failed`.
+    /// The cells of the matrix still to measure, in order: those without a result or with
+    /// an incomplete one, and the failed ones too when `retry_failed`.
     pub fn pending_cells(&self, retry_failed: bool) -> Vec<Cell> {
         let done: BTreeSet<&str> = self
             .cells
             .iter()
-            .filter(|c| !(retry_failed && c.is_failed()))
+            .filter(|c| !(c.is_incomplete() || retry_failed && c.is_failed()))
             .map(|c| c.id.as_str())
             .collect();
         self.matrix
@@ -133,15 +181,17 @@ impl RunResults {
             .collect()
     }
 
-    /// The harness error of the run: how many `/sleep/<ms>` cells calibrated it, and the
-    /// least and most deviation among them, in percent. `None` without calibration cells.
-    pub fn harness_error(&self) -> Option<(usize, Percent, Percent)> {
+    /// The timing check of the run: how many `/sleep/<ms>` cells made it, and the least and
+    /// most deviation among them, in percent. `None` without such cells. It checks oha's
+    /// timer and the rate arithmetic at a few hundred requests per second, where the
+    /// generator is idle; it says nothing of its accuracy at 100k req/s.
+    pub fn timing_check(&self) -> Option<(usize, Percent, Percent)> {
         let deviations: Vec<Percent> = self
             .cells
             .iter()
             .flat_map(|c| &c.flags)
             .filter_map(|flag| match flag {
-                Flag::Calibration {
+                Flag::TimingCheck {
                     deviation_percent, ..
                 } => Some(*deviation_percent),
                 _ => None,
@@ -186,6 +236,13 @@ pub struct Provenance {
     pub git_dirty: bool,
     /// SHA-256 of Cargo.lock, hex.
     pub cargo_lock_sha256: String,
+    /// `v1` or `v2`, and what mounts `/sys/fs/cgroup`.
+    pub cgroup: String,
+    /// The SMT siblings of the server's and the generator's CPUs
+    /// (`topology/thread_siblings_list`), and whether the two sets share a core.
+    pub cpu_topology: String,
+    /// The CPU frequency governor, or why there is none (`no cpufreq`: a VM, usually).
+    pub cpu_governor: String,
     /// The images measured; empty under the process backend.
     pub images: Vec<ImageInfo>,
 }
@@ -214,6 +271,9 @@ pub struct ImageInfo {
 pub enum Outcome {
     /// Every repetition ran.
     Measured,
+    /// Some of its repetitions ran: its group's rounds are under way, or were interrupted
+    /// (`--resume` measures the rest).
+    Incomplete,
     /// The cell stopped at `stage`: a crash, a timeout, an OOM kill, an error of the harness.
     Failed { stage: Stage, reason: String },
 }
@@ -267,7 +327,7 @@ pub struct Lifecycle {
     pub ready_ms: Option<Millis>,
     /// From SIGTERM to exit.
     pub stop_ms: Option<Millis>,
-    /// Whether the service had to be killed after the stop timeout.
+    /// Whether SIGKILL was sent because the service outlived the stop timeout.
     pub killed: bool,
 }
 
@@ -284,9 +344,10 @@ pub struct CellResult {
     pub summary: Option<CellSummary>,
     pub flags: Vec<Flag>,
     pub lifecycle: Lifecycle,
-    /// The exact binary and image the cell measured; empty in results older than the field.
-    #[serde(default)]
+    /// The exact binary and image the cell measured.
     pub artifact: Artifact,
+    /// When its first repetition started, RFC 3339.
+    pub started: Option<String>,
 }
 
 /// What a cell measured, exactly: the service binary and, under Docker, the image it ran in.
@@ -321,9 +382,29 @@ impl CellResult {
             id: cell.id(),
             cell,
             outcome: Outcome::Measured,
+            started: repetitions.first().map(|r| r.started.clone()),
             repetitions,
             summary,
             flags,
+            lifecycle,
+            artifact: Artifact::default(),
+        }
+    }
+
+    /// A cell whose rounds are under way: its repetitions so far, no summary and no flags.
+    pub fn incomplete(
+        cell: Cell,
+        repetitions: Vec<Repetition>,
+        lifecycle: Lifecycle,
+    ) -> CellResult {
+        CellResult {
+            id: cell.id(),
+            cell,
+            outcome: Outcome::Incomplete,
+            started: repetitions.first().map(|r| r.started.clone()),
+            repetitions,
+            summary: None,
+            flags: Vec::new(),
             lifecycle,
             artifact: Artifact::default(),
         }
@@ -343,6 +424,7 @@ impl CellResult {
             summary: None,
             cell,
             outcome: Outcome::Failed { stage, reason },
+            started: repetitions.first().map(|r| r.started.clone()),
             repetitions,
             flags: vec![Flag::Failed],
             lifecycle,
@@ -354,74 +436,137 @@ impl CellResult {
         matches!(self.outcome, Outcome::Failed { .. })
     }
 
+    pub fn is_incomplete(&self) -> bool {
+        matches!(self.outcome, Outcome::Incomplete)
+    }
+
     /// The flag of that kind, if set.
     pub fn flag(&self, kind: FlagKind) -> Option<&Flag> {
         self.flags.iter().find(|f| f.kind() == kind)
     }
 }
 
-/// One measured repetition: the load and what it cost both sides.
+/// One measured repetition: the load, its latency distribution, and what it cost both sides.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Repetition {
+    /// The round of its comparison group it ran in (0-based): repetitions of the same round
+    /// of two cells ran minutes apart at most, and are compared pairwise.
+    pub round: u32,
+    /// When oha started, RFC 3339.
+    pub started: String,
     pub load: LoadReport,
+    /// Every 2xx response's latency, as [`crate::latency::encode`] writes it; `None` when
+    /// oha's per-request records were not available.
+    pub latency_histogram: Option<String>,
     pub server: ServerUsage,
     pub generator: GeneratorUsage,
 }
 
-/// The server's cost during one repetition.
+impl Repetition {
+    /// The p99 of this repetition: from its histogram, else oha's own.
+    pub fn p99_us(&self) -> Option<Micros> {
+        self.latency_histogram
+            .as_deref()
+            .and_then(|text| crate::latency::decode(text).ok())
+            .and_then(|h| crate::latency::Percentiles::of(&h))
+            .map(|p| p.p99_us)
+            .or(self.load.latency.p99)
+    }
+}
+
+/// CFS bandwidth control of the server's cgroup over one repetition (`cpu.stat`, v1 and v2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Throttling {
+    /// Enforcement periods (100 ms each by default) that elapsed while the server ran.
+    pub periods: u64,
+    /// Those in which the server used up its quota and was stalled until the next period.
+    pub throttled_periods: u64,
+    /// The time its threads spent stalled, summed, in microseconds.
+    pub throttled_us: u64,
+}
+
+impl Throttling {
+    /// The share of periods that ended in a stall, as a fraction; `None` without periods.
+    pub fn throttled_share(&self) -> Option<f64> {
+        (self.periods > 0).then(|| self.throttled_periods as f64 / self.periods as f64)
+    }
+}
+
+/// The server's cost during one repetition, over oha's load window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServerUsage {
-    /// CPU used over the wall time, in percent of one core (50 = half a core).
+    /// CPU used over oha's load window, in percent of one core (50 = half a core).
     pub cpu_percent: Percent,
     /// CPU time per 2xx response; `None` without any.
     pub cpu_us_per_ok_request: Option<Micros>,
-    /// Memory without page cache, the mean of the samples taken.
-    pub mem_mean_bytes: Bytes,
-    /// Memory without page cache, the largest sample.
-    pub mem_peak_bytes: Bytes,
+    /// Anonymous memory (heap, stacks: the working set without any page cache), the mean of
+    /// the samples taken under load: `anon` of the cgroup's `memory.stat` (v1 `total_rss`),
+    /// or `Anonymous` of the process's `smaps_rollup`.
+    pub anon_mean_bytes: Bytes,
+    /// The largest of those samples.
+    pub anon_max_bytes: Bytes,
+    /// The high-water mark the kernel kept over the repetition: the container cgroup's peak
+    /// charge, page cache included (v1 `memory.max_usage_in_bytes`, reset before each
+    /// repetition; v2 `memory.peak`, since the start), or a process's `VmHWM`.
+    pub peak_bytes: Option<Bytes>,
+    /// `None` for a process, which has no quota.
+    pub throttling: Option<Throttling>,
 }
 
 impl ServerUsage {
-    /// From raw readings: `cpu_time` the server used (the cgroup's `cpuacct.usage` delta)
-    /// over `wall`, `ok_requests` 2xx responses in that time, and memory `samples` without
-    /// page cache (none gives 0).
+    /// From raw readings: `cpu_time` the server used in oha's load window of length
+    /// `window`, `ok_requests` 2xx responses in it, anonymous memory `samples` taken under load
+    /// (none gives 0), the kernel's `peak` and the `throttling` counters' deltas.
     pub fn from_readings(
         cpu_time: Duration,
-        wall: Duration,
+        window: Duration,
         ok_requests: u64,
         samples: &[Bytes],
+        peak: Option<Bytes>,
+        throttling: Option<Throttling>,
     ) -> ServerUsage {
-        let mem_mean_bytes = if samples.is_empty() {
+        let anon_mean_bytes = if samples.is_empty() {
             0
         } else {
             (samples.iter().map(|&b| b as u128).sum::<u128>() / samples.len() as u128) as Bytes
         };
         ServerUsage {
-            cpu_percent: percent_of_wall(cpu_time, wall),
+            cpu_percent: percent_of_wall(cpu_time, window),
             cpu_us_per_ok_request: (ok_requests > 0)
                 .then(|| cpu_time.as_secs_f64() * 1e6 / ok_requests as f64),
-            mem_mean_bytes,
-            mem_peak_bytes: samples.iter().copied().max().unwrap_or(0),
+            anon_mean_bytes,
+            anon_max_bytes: samples.iter().copied().max().unwrap_or(0),
+            peak_bytes: peak,
+            throttling,
         }
     }
 }
 
-/// The load generator's cost during one repetition.
+/// The load generator's cost during one repetition, over its load window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GeneratorUsage {
-    /// CPU used over the wall time, in percent of one core.
+    /// CPU used over oha's load window, in percent of one core.
     pub cpu_percent: Percent,
-    /// The most it can use: 100 per CPU it is pinned to.
+    /// The most it can use: 100 per worker thread oha ran, at most 100 per CPU it is pinned
+    /// to.
     pub cpu_limit_percent: Percent,
+    /// oha's worker threads.
+    pub threads: u32,
 }
 
 impl GeneratorUsage {
-    /// From the generator's `cpu_time` (its child process's rusage) over `wall`, pinned to
-    /// `cpus` CPUs.
-    pub fn from_readings(cpu_time: Duration, wall: Duration, cpus: usize) -> GeneratorUsage {
+    /// From the generator's `cpu_time` (its own rusage) over its load `window`, with
+    /// `threads` worker threads pinned to `cpus` CPUs.
+    pub fn from_readings(
+        cpu_time: Duration,
+        window: Duration,
+        threads: u32,
+        cpus: usize,
+    ) -> GeneratorUsage {
         GeneratorUsage {
-            cpu_percent: percent_of_wall(cpu_time, wall),
-            cpu_limit_percent: cpus as f64 * 100.0,
+            cpu_percent: percent_of_wall(cpu_time, window),
+            cpu_limit_percent: (threads as usize).min(cpus).max(1) as f64 * 100.0,
+            threads,
         }
     }
 }
@@ -434,24 +579,53 @@ fn percent_of_wall(cpu_time: Duration, wall: Duration) -> Percent {
     }
 }
 
-/// A cell over its repetitions: medians, ranges and CVs.
+/// A median with its confidence interval: what every throughput in a table is.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub median: f64,
+    /// `None` with too few repetitions for [`crate::stats::CONFIDENCE`].
+    pub interval: Option<Interval>,
+}
+
+impl Estimate {
+    pub fn of(sample: &Sample) -> Estimate {
+        Estimate {
+            median: sample.median(),
+            interval: sample.median_interval(CONFIDENCE),
+        }
+    }
+}
+
+/// A cell over its repetitions: medians with intervals, ranges and CVs, and the latency of
+/// every request of every repetition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellSummary {
     /// 2xx responses per second: the throughput.
     pub rate_2xx: Spread,
-    /// The median 2xx rate over the quota's vCPUs.
-    pub rate_per_vcpu: RequestsPerSec,
-    /// Repetitions (0-based) whose 2xx rate is a MAD outlier: reported, never dropped.
+    /// The median 2xx rate with its confidence interval.
+    pub rate_estimate: Estimate,
+    /// The median 2xx rate over the quota's vCPUs; `None` for a process, which has no quota.
+    pub rate_per_vcpu: Option<RequestsPerSec>,
+    /// Repetitions (0-based) whose 2xx rate is a MAD outlier (five repetitions or more):
+    /// reported, never dropped.
     pub rate_outliers: Vec<usize>,
-    /// `None` when a repetition has no 2xx response (so no latency).
-    pub latency_p50_us: Option<Spread>,
+    /// From the histogram of every 2xx response of every repetition; `None` without
+    /// histograms.
+    pub latency: Option<Percentiles>,
+    /// p99 per repetition: how far one repetition's p99 can be trusted.
     pub latency_p99_us: Option<Spread>,
     pub success_ratio: Spread,
     pub server_cpu_percent: Spread,
     /// `None` when a repetition has no 2xx response.
     pub cpu_us_per_request: Option<Spread>,
-    pub mem_mean_bytes: Spread,
-    pub mem_peak_bytes: Spread,
+    pub anon_mean_bytes: Spread,
+    /// The largest high-water mark of any repetition.
+    pub peak_bytes: Option<Bytes>,
+    /// The share of CFS periods that ended throttled, as a fraction, per repetition.
+    pub throttled_share: Option<Spread>,
+    /// The share of requests caught by a throttling stall, C × throttled periods ÷ 2xx
+    /// responses, the median over the repetitions, as a fraction.
+    pub stalled_share: Option<f64>,
     pub generator_cpu_percent: Spread,
 }
 
@@ -459,22 +633,39 @@ impl CellSummary {
     /// The summary of `repetitions`, `None` for none (or non-finite readings).
     pub fn of(cell: &Cell, repetitions: &[Repetition]) -> Option<CellSummary> {
         let rates = Sample::new(repetitions.iter().map(|r| r.load.rate_2xx).collect()).ok()?;
-        let all = |f: fn(&Repetition) -> Option<f64>| -> Option<Spread> {
+        let all = |f: &dyn Fn(&Repetition) -> Option<f64>| -> Option<Spread> {
             let values: Option<Vec<f64>> = repetitions.iter().map(f).collect();
             Spread::of(values?)
         };
         let each = |f: fn(&Repetition) -> f64| Spread::of(repetitions.iter().map(f));
+        let histograms: Option<Vec<&str>> = repetitions
+            .iter()
+            .map(|r| r.latency_histogram.as_deref())
+            .collect();
+        let latency = histograms
+            .and_then(|texts| crate::latency::merge(texts).ok().flatten())
+            .and_then(|merged| Percentiles::of(&merged));
+        let stalled = |r: &Repetition| {
+            let throttling = r.server.throttling?;
+            (r.load.ok_2xx > 0).then(|| {
+                f64::from(cell.connections) * throttling.throttled_periods as f64
+                    / r.load.ok_2xx as f64
+            })
+        };
         Some(CellSummary {
             rate_2xx: rates.spread(),
-            rate_per_vcpu: rates.median() / cell.cpu.vcpus,
+            rate_estimate: Estimate::of(&rates),
+            rate_per_vcpu: cell.cpu_quota().map(|quota| rates.median() / quota.vcpus),
             rate_outliers: rates.outliers(),
-            latency_p50_us: all(|r| r.load.latency.p50),
-            latency_p99_us: all(|r| r.load.latency.p99),
+            latency,
+            latency_p99_us: all(&Repetition::p99_us),
             success_ratio: each(|r| r.load.success_ratio)?,
             server_cpu_percent: each(|r| r.server.cpu_percent)?,
-            cpu_us_per_request: all(|r| r.server.cpu_us_per_ok_request),
-            mem_mean_bytes: each(|r| r.server.mem_mean_bytes as f64)?,
-            mem_peak_bytes: each(|r| r.server.mem_peak_bytes as f64)?,
+            cpu_us_per_request: all(&|r| r.server.cpu_us_per_ok_request),
+            anon_mean_bytes: each(|r| r.server.anon_mean_bytes as f64)?,
+            peak_bytes: repetitions.iter().filter_map(|r| r.server.peak_bytes).max(),
+            throttled_share: all(&|r| r.server.throttling?.throttled_share()),
+            stalled_share: all(&stalled).map(|s| s.median),
             generator_cpu_percent: each(|r| r.generator.cpu_percent)?,
         })
     }
@@ -503,14 +694,22 @@ pub enum Flag {
     Unsuccessful { success_ratio: f64 },
     /// The cell failed; [`CellResult::outcome`] says where and why.
     Failed,
-    /// A `/sleep/<ms>` cell's harness error: its median rate against C·1000/ms.
-    Calibration {
+    /// A `/sleep/<ms>` cell's timing check: its median rate against C·1000/ms.
+    TimingCheck {
         expected_rate: RequestsPerSec,
         measured_rate: RequestsPerSec,
         /// (measured − expected) / expected, in percent.
         deviation_percent: Percent,
-        /// Whether |deviation| ≤ [`CALIBRATION_TOLERANCE_PERCENT`].
+        /// Whether |deviation| ≤ [`TIMING_CHECK_TOLERANCE_PERCENT`].
         within_tolerance: bool,
+    },
+    /// Between [`CLIFF_STALLED_SHARE`] of the requests were caught by a throttling stall, so
+    /// the p99 is either a served request's latency or a stall's, by chance.
+    P99Cliff {
+        /// The share of requests caught by a stall, as a fraction.
+        stalled_share: f64,
+        /// The share of CFS periods that ended throttled, as a fraction.
+        throttled_share: f64,
     },
 }
 
@@ -521,7 +720,8 @@ pub enum FlagKind {
     Noisy,
     Unsuccessful,
     Failed,
-    Calibration,
+    TimingCheck,
+    P99Cliff,
 }
 
 impl Flag {
@@ -531,7 +731,8 @@ impl Flag {
             Flag::Noisy { .. } => FlagKind::Noisy,
             Flag::Unsuccessful { .. } => FlagKind::Unsuccessful,
             Flag::Failed => FlagKind::Failed,
-            Flag::Calibration { .. } => FlagKind::Calibration,
+            Flag::TimingCheck { .. } => FlagKind::TimingCheck,
+            Flag::P99Cliff { .. } => FlagKind::P99Cliff,
         }
     }
 
@@ -542,7 +743,8 @@ impl Flag {
             FlagKind::Noisy => "noisy",
             FlagKind::Unsuccessful => "unsuccessful",
             FlagKind::Failed => "failed",
-            FlagKind::Calibration => "calibration",
+            FlagKind::TimingCheck => "timing-check",
+            FlagKind::P99Cliff => "p99-cliff",
         }
     }
 }
@@ -565,16 +767,21 @@ pub fn is_noisy(rate: &Spread) -> bool {
     rate.cv.is_some_and(|cv| cv > NOISY_CV)
 }
 
-/// The calibration of a `/sleep/<ms>` cell measured at `measured_rate`; `None` for other
+/// Whether a share of requests caught by stalls puts p99 on the cliff.
+pub fn is_on_cliff(stalled_share: f64) -> bool {
+    (CLIFF_STALLED_SHARE.0..=CLIFF_STALLED_SHARE.1).contains(&stalled_share)
+}
+
+/// The timing check of a `/sleep/<ms>` cell measured at `measured_rate`; `None` for other
 /// endpoints.
-pub fn calibration(cell: &Cell, measured_rate: RequestsPerSec) -> Option<Flag> {
+pub fn timing_check(cell: &Cell, measured_rate: RequestsPerSec) -> Option<Flag> {
     let expected_rate = cell.expected_rate()?;
     let deviation_percent = (measured_rate - expected_rate) / expected_rate * 100.0;
-    Some(Flag::Calibration {
+    Some(Flag::TimingCheck {
         expected_rate,
         measured_rate,
         deviation_percent,
-        within_tolerance: deviation_percent.abs() <= CALIBRATION_TOLERANCE_PERCENT,
+        within_tolerance: deviation_percent.abs() <= TIMING_CHECK_TOLERANCE_PERCENT,
     })
 }
 
@@ -584,17 +791,19 @@ fn flags(cell: &Cell, summary: &CellSummary, repetitions: &[Repetition]) -> Vec<
     let generator_limit_percent =
         Spread::of(repetitions.iter().map(|r| r.generator.cpu_limit_percent))
             .map_or(0.0, |s| s.median);
-    if is_generator_bound(
-        summary.generator_cpu_percent.median,
-        generator_limit_percent,
-        summary.server_cpu_percent.median,
-        &cell.cpu,
-    ) {
+    if let Some(quota) = cell.cpu_quota()
+        && is_generator_bound(
+            summary.generator_cpu_percent.median,
+            generator_limit_percent,
+            summary.server_cpu_percent.median,
+            &quota,
+        )
+    {
         flags.push(Flag::GeneratorBound {
             generator_cpu_percent: summary.generator_cpu_percent.median,
             generator_limit_percent,
             server_cpu_percent: summary.server_cpu_percent.median,
-            server_quota_percent: cell.cpu.percent(),
+            server_quota_percent: quota.percent(),
         });
     }
     if is_noisy(&summary.rate_2xx) {
@@ -608,7 +817,15 @@ fn flags(cell: &Cell, summary: &CellSummary, repetitions: &[Repetition]) -> Vec<
             success_ratio: summary.success_ratio.median,
         });
     }
-    flags.extend(calibration(cell, summary.rate_2xx.median));
+    flags.extend(timing_check(cell, summary.rate_2xx.median));
+    if let (Some(stalled_share), Some(throttled)) = (summary.stalled_share, summary.throttled_share)
+        && is_on_cliff(stalled_share)
+    {
+        flags.push(Flag::P99Cliff {
+            stalled_share,
+            throttled_share: throttled.median,
+        });
+    }
     flags
 }
 
@@ -644,15 +861,27 @@ impl StartupResult {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::Base;
     use crate::oha::{Latency, LatencyScope};
     use crate::plan::Endpoint;
 
     pub(crate) fn repetition(rate: f64, server_cpu: f64, generator_cpu: f64) -> Repetition {
+        repetition_in(0, rate, server_cpu, generator_cpu)
+    }
+
+    pub(crate) fn repetition_in(
+        round: u32,
+        rate: f64,
+        server_cpu: f64,
+        generator_cpu: f64,
+    ) -> Repetition {
         let ok = (rate * 10.0) as u64;
         Repetition {
+            round,
+            started: format!("2026-11-25T12:{round:02}:00Z"),
+            latency_histogram: None,
             load: LoadReport {
                 total: ok,
                 ok_2xx: ok,
@@ -677,10 +906,17 @@ mod tests {
                 Duration::from_secs(10),
                 ok,
                 &[3 << 20, 4 << 20],
+                Some(5 << 20),
+                Some(Throttling {
+                    periods: 100,
+                    throttled_periods: 0,
+                    throttled_us: 0,
+                }),
             ),
             generator: GeneratorUsage::from_readings(
                 Duration::from_secs_f64(generator_cpu / 100.0 * 10.0),
                 Duration::from_secs(10),
+                1,
                 1,
             ),
         }
@@ -697,33 +933,12 @@ mod tests {
     }
 
     #[test]
-    fn the_first_committed_run_reads_with_typed_names() {
+    fn results_of_the_first_format_are_refused_by_name() {
         let json = include_str!("../../results/20261123T143648Z-vm/results.json");
-        let results = RunResults::from_json(json).expect("the committed results.json reads");
         assert_eq!(
-            results.matrix.frameworks,
-            [
-                Framework::Axum,
-                Framework::ActixWeb,
-                Framework::Rocket,
-                Framework::Hyper
-            ]
+            RunResults::from_json(json).unwrap_err().to_string(),
+            "results.json has format version 1, this runner reads version 2"
         );
-        assert_eq!(results.cells.len(), 16);
-        assert!(
-            results
-                .cells
-                .iter()
-                .all(|cell| cell.cell.base == Packaging::Image(Base::Scratch)
-                    && cell.artifact == Artifact::default())
-        );
-        assert!(
-            results
-                .startup
-                .iter()
-                .any(|startup| startup.base == Packaging::Process)
-        );
-        assert_eq!(results.provenance.images[0].framework, Framework::Axum);
     }
 
     #[test]
@@ -733,19 +948,26 @@ mod tests {
             Duration::from_secs(1),
             50_000,
             &[10, 20, 60],
+            Some(100),
+            None,
         );
         assert_eq!(server.cpu_percent, 50.0);
         assert_eq!(server.cpu_us_per_ok_request, Some(10.0));
-        assert_eq!((server.mem_mean_bytes, server.mem_peak_bytes), (30, 60));
-        let idle = ServerUsage::from_readings(Duration::ZERO, Duration::ZERO, 0, &[]);
+        assert_eq!((server.anon_mean_bytes, server.anon_max_bytes), (30, 60));
+        assert_eq!(server.peak_bytes, Some(100));
+        let idle = ServerUsage::from_readings(Duration::ZERO, Duration::ZERO, 0, &[], None, None);
         assert_eq!(idle.cpu_us_per_ok_request, None);
         assert_eq!(idle.cpu_percent, 0.0);
         let generator =
-            GeneratorUsage::from_readings(Duration::from_secs(3), Duration::from_secs(4), 1);
+            GeneratorUsage::from_readings(Duration::from_secs(3), Duration::from_secs(4), 1, 1);
         assert_eq!(
             (generator.cpu_percent, generator.cpu_limit_percent),
             (75.0, 100.0)
         );
+        // Two CPUs but one worker thread: the limit is the one thread's core.
+        let one_thread =
+            GeneratorUsage::from_readings(Duration::from_secs(1), Duration::from_secs(1), 1, 2);
+        assert_eq!(one_thread.cpu_limit_percent, 100.0);
     }
 
     #[test]
@@ -786,16 +1008,26 @@ mod tests {
         assert!(bound.flag(FlagKind::GeneratorBound).is_some());
         let summary = bound.summary.as_ref().unwrap();
         assert_eq!(summary.rate_2xx.median, 75_000.0);
-        assert_eq!(summary.rate_per_vcpu, 75_000.0);
+        assert_eq!(summary.rate_per_vcpu, Some(75_000.0));
         assert!((summary.cpu_us_per_request.unwrap().median - 10.0).abs() < 1e-6);
-        assert_eq!(summary.mem_peak_bytes.median, (4 << 20) as f64);
+        assert_eq!(
+            summary.anon_mean_bytes.median,
+            (3.5 * (1 << 20) as f64).floor()
+        );
+        assert_eq!(summary.peak_bytes, Some(5 << 20));
+        assert_eq!(
+            summary.rate_estimate.interval, None,
+            "three repetitions: no 95 % interval"
+        );
 
-        // CV above 5 %: noisy, with the outlier named.
+        // CV above 5 %: noisy, with the outlier named (five repetitions: the test runs).
         let noisy = CellResult::measured(
             cell(0.5, Endpoint::Hello, 64),
             vec![
                 repetition(40_000.0, 49.0, 50.0),
                 repetition(41_000.0, 49.0, 50.0),
+                repetition(40_500.0, 49.0, 50.0),
+                repetition(39_800.0, 49.0, 50.0),
                 repetition(30_000.0, 49.0, 50.0),
             ],
             Lifecycle::default(),
@@ -804,7 +1036,7 @@ mod tests {
             noisy.flag(FlagKind::Noisy),
             Some(&Flag::Noisy {
                 cv: noisy.summary.as_ref().unwrap().rate_2xx.cv.unwrap(),
-                outliers: vec![2]
+                outliers: vec![4]
             })
         );
 
@@ -814,12 +1046,12 @@ mod tests {
             vec![repetition(196.0, 2.0, 1.0)],
             Lifecycle::default(),
         );
-        let Some(Flag::Calibration {
+        let Some(Flag::TimingCheck {
             expected_rate,
             deviation_percent,
             within_tolerance,
             ..
-        }) = sleep.flag(FlagKind::Calibration).cloned()
+        }) = sleep.flag(FlagKind::TimingCheck).cloned()
         else {
             panic!("{:?}", sleep.flags)
         };
@@ -893,7 +1125,7 @@ mod tests {
         assert_eq!(back.pending_cells(true).len(), cells.len() - 1);
         assert_eq!(back.pending_cells(true)[0].id(), cells[0].id());
         assert!(back.any_failed());
-        let (n, least, most) = back.harness_error().unwrap();
+        let (n, least, most) = back.timing_check().unwrap();
         assert_eq!(n, 1);
         assert!(
             least == most && (least - 0.0).abs() < 1e-9,
@@ -909,10 +1141,81 @@ mod tests {
         assert_eq!(results.cells.len(), 2);
         assert!(!results.any_failed());
 
-        let old = json.replacen("\"format_version\":1", "\"format_version\":0", 1);
+        let old = json.replacen("\"format_version\":2", "\"format_version\":0", 1);
         assert_eq!(
             RunResults::from_json(&old).unwrap_err().to_string(),
-            "results.json has format version 0, this runner reads version 1"
+            "results.json has format version 0, this runner reads version 2"
         );
+
+        // An incomplete cell is pending, and keeps its repetitions until it is finished.
+        results.record(CellResult::incomplete(
+            cells[2].clone(),
+            vec![repetition(160.0, 5.0, 3.0)],
+            Lifecycle::default(),
+        ));
+        assert!(
+            results
+                .pending_cells(false)
+                .iter()
+                .any(|c| c.id() == cells[2].id())
+        );
+        assert_eq!(results.cell(&cells[2]).unwrap().repetitions.len(), 1);
+    }
+
+    fn throttled(mut r: Repetition, throttled_periods: u64) -> Repetition {
+        r.server.throttling = Some(Throttling {
+            periods: 100,
+            throttled_periods,
+            throttled_us: throttled_periods * 45_000,
+        });
+        r
+    }
+
+    #[test]
+    fn the_p99_cliff_is_flagged_from_the_stalled_share() {
+        // 64 connections, 600k 2xx in 10 s, 100 of 100 periods throttled: 64 × 100 / 600k
+        // ≈ 1.1 % of requests caught by a stall. p99 sits on the cliff.
+        let on_cliff = CellResult::measured(
+            cell(0.5, Endpoint::Hello, 64),
+            vec![throttled(repetition(60_000.0, 50.0, 80.0), 100)],
+            Lifecycle::default(),
+        );
+        let Some(Flag::P99Cliff {
+            stalled_share,
+            throttled_share,
+        }) = on_cliff.flag(FlagKind::P99Cliff).cloned()
+        else {
+            panic!("{:?}", on_cliff.flags)
+        };
+        assert!((stalled_share - 64.0 * 100.0 / 600_000.0).abs() < 1e-12);
+        assert_eq!(throttled_share, 1.0);
+        // One connection: 100 stalls over 150k requests, 0.07 %: p99 is clear of them.
+        let below = CellResult::measured(
+            cell(0.5, Endpoint::Hello, 1),
+            vec![throttled(repetition(15_000.0, 50.0, 80.0), 100)],
+            Lifecycle::default(),
+        );
+        assert!(below.flag(FlagKind::P99Cliff).is_none());
+        // 256 connections at 10k req/s: 25 % of requests stall: p99 is the stall itself.
+        let above = CellResult::measured(
+            cell(0.5, Endpoint::Hello, 256),
+            vec![throttled(repetition(10_000.0, 50.0, 80.0), 100)],
+            Lifecycle::default(),
+        );
+        assert!(above.flag(FlagKind::P99Cliff).is_none());
+        assert!(is_on_cliff(0.003) && is_on_cliff(0.03) && !is_on_cliff(0.031));
+    }
+
+    #[test]
+    fn a_process_has_no_quota_to_be_judged_against() {
+        let mut process = cell(1.0, Endpoint::Hello, 64);
+        process.base = Packaging::Process;
+        let result = CellResult::measured(
+            process,
+            vec![repetition(75_000.0, 75.0, 97.0)],
+            Lifecycle::default(),
+        );
+        assert!(result.flag(FlagKind::GeneratorBound).is_none());
+        assert_eq!(result.summary.unwrap().rate_per_vcpu, None);
     }
 }

@@ -1,6 +1,7 @@
 //! Statistics over repetitions: median and range, mean, sample standard deviation,
-//! coefficient of variation, and MAD-based outlier detection. Robust measures (median, MAD)
-//! lead, since a benchmark's bad repetitions are rarely symmetric noise.
+//! coefficient of variation, MAD-based outlier detection, and a distribution-free confidence
+//! interval for the median. Robust measures (median, MAD, order statistics) lead, since a
+//! benchmark's bad repetitions are rarely symmetric noise.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,6 +12,17 @@ pub const OUTLIER_Z: f64 = 3.5;
 /// The factor of the modified z-score: Φ⁻¹(0.75), which makes the MAD of a normal sample
 /// estimate its standard deviation (Iglewicz and Hoaglin, 1993).
 const Z_FACTOR: f64 = 0.6745;
+
+/// The confidence the intervals aim for: 95 %.
+pub const CONFIDENCE: f64 = 0.95;
+
+/// The fewest values the MAD outlier test runs on: with three or four, almost any lopsided
+/// set has a value beyond the threshold, so the test would flag noise.
+pub const MIN_OUTLIER_SAMPLE: usize = 5;
+
+/// The method of [`Sample::median_interval`], named wherever an interval is shown.
+pub const INTERVAL_METHOD: &str =
+    "distribution-free order-statistic interval for the median (binomial, coverage at least 95 %)";
 
 /// Why a set of values is no sample.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -120,9 +132,12 @@ impl Sample {
     }
 
     /// The indices of values whose modified z-score exceeds [`OUTLIER_Z`] in magnitude, in
-    /// measurement order. None when the MAD is 0. Outliers are reported, never dropped: every
-    /// summary still uses every value.
+    /// measurement order. None when the MAD is 0, or for fewer than [`MIN_OUTLIER_SAMPLE`]
+    /// values. Outliers are reported, never dropped: every summary still uses every value.
     pub fn outliers(&self) -> Vec<usize> {
+        if self.len() < MIN_OUTLIER_SAMPLE {
+            return Vec::new();
+        }
         let Some(scores) = self.modified_z_scores() else {
             return Vec::new();
         };
@@ -134,6 +149,30 @@ impl Sample {
             .collect()
     }
 
+    /// A confidence interval for the median that assumes nothing about the distribution:
+    /// `[x(k), x(n+1-k)]` of the sorted values, with the largest `k` whose coverage,
+    /// 1 − 2·P(B ≤ k − 1) for B ~ Binomial(n, ½), is still at least `confidence`. `None` when
+    /// even `[min, max]` falls short: below 6 values for 95 % (5 give 93.75 %).
+    pub fn median_interval(&self, confidence: f64) -> Option<Interval> {
+        let n = self.len();
+        let mut best = None;
+        // P(B ≤ j) accumulated term by term; k = j + 1 is the 1-based lower index.
+        let mut cumulative = 0.0;
+        for j in 0..n / 2 {
+            cumulative += binomial_half(n, j);
+            let coverage = 1.0 - 2.0 * cumulative;
+            if coverage < confidence {
+                break;
+            }
+            best = Some(Interval {
+                low: self.sorted[j],
+                high: self.sorted[n - 1 - j],
+                coverage,
+            });
+        }
+        best
+    }
+
     /// The summary results carry: median, range and CV.
     pub fn spread(&self) -> Spread {
         Spread {
@@ -142,6 +181,32 @@ impl Sample {
             max: self.max(),
             cv: self.cv(),
         }
+    }
+}
+
+/// P(B = j) for B ~ Binomial(n, ½).
+fn binomial_half(n: usize, j: usize) -> f64 {
+    let mut choose = 1.0;
+    for i in 0..j {
+        choose = choose * (n - i) as f64 / (i + 1) as f64;
+    }
+    choose * 0.5f64.powi(n as i32)
+}
+
+/// A confidence interval and the coverage it really has (order-statistic intervals cover at
+/// least the confidence asked for, usually more).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub low: f64,
+    pub high: f64,
+    /// As a fraction: 0.969 for six values.
+    pub coverage: f64,
+}
+
+impl Interval {
+    /// Whether `value` lies inside, bounds included.
+    pub fn contains(&self, value: f64) -> bool {
+        self.low <= value && value <= self.high
     }
 }
 
@@ -234,12 +299,45 @@ mod tests {
         );
         assert_eq!(sample(&[1.0, 1.0, 1.0, 50.0]).modified_z_scores(), None);
 
-        // Three repetitions, one far off.
-        assert_eq!(sample(&[100.0, 101.0, 80.0]).outliers(), [2]);
+        // Five repetitions, one far off.
+        assert_eq!(sample(&[100.0, 101.0, 99.5, 100.5, 80.0]).outliers(), [4]);
+        // Below five, no test: three lopsided values with a CV of 1 % are no outlier.
         assert_eq!(
-            sample(&[100.0, 101.0, 99.0]).outliers(),
+            sample(&[100.0, 100.2, 98.0]).outliers(),
             Vec::<usize>::new()
         );
+        assert_eq!(
+            sample(&[100.0, 101.0, 80.0]).outliers(),
+            Vec::<usize>::new()
+        );
+    }
+
+    #[test]
+    fn median_intervals_from_order_statistics() {
+        // Five values cannot reach 95 %: [min, max] covers 1 − 2/32 = 93.75 %.
+        assert_eq!(
+            sample(&[1.0, 2.0, 3.0, 4.0, 5.0]).median_interval(0.95),
+            None
+        );
+        let six = sample(&[6.0, 1.0, 5.0, 2.0, 4.0, 3.0])
+            .median_interval(0.95)
+            .unwrap();
+        assert_eq!((six.low, six.high), (1.0, 6.0));
+        assert!(close(six.coverage, 1.0 - 2.0 / 64.0));
+        // Nine: P(B ≤ 1) = 10/512, so [x(2), x(8)] at 96.1 %; [x(3), x(7)] would be 82 %.
+        let nine = sample(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0])
+            .median_interval(0.95)
+            .unwrap();
+        assert_eq!((nine.low, nine.high), (2.0, 8.0));
+        assert!(close(nine.coverage, 1.0 - 20.0 / 512.0));
+        assert!(nine.contains(2.0) && nine.contains(5.0) && !nine.contains(8.5));
+        // Twenty: the textbook interval is [x(6), x(15)], coverage 95.86 %.
+        let twenty = Sample::new((1..=20).map(f64::from).collect())
+            .unwrap()
+            .median_interval(0.95)
+            .unwrap();
+        assert_eq!((twenty.low, twenty.high), (6.0, 15.0));
+        assert!((twenty.coverage - 0.9586).abs() < 1e-4);
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub enum Command {
     ///
     /// Settings come from the default matrix (or --quick), then --config, then the flags.
     Run(Box<RunArgs>),
+    /// Sets two runs of the same matrix side by side: each cell's median rate and % of hyper
+    /// in both, their median absolute difference, and every pairwise order the first run
+    /// called significant and what became of it in the second. Markdown on stdout.
+    Compare(CompareArgs),
     /// The load generator's child process (internal): pins itself to CPUS and runs oha with
     /// the arguments after `--`.
     #[command(hide = true)]
@@ -123,13 +127,28 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR", conflicts_with_all = ["config", "quick", "out"])]
     pub resume: Option<PathBuf>,
 
-    /// The results directory [default: results/<timestamp>-<host> in the workspace]
+    /// With --resume: resume even when the commit, uncommitted changes, Cargo.lock, the
+    /// toolchain, a binary or an image differ from what the run recorded (the differences are
+    /// recorded in the results)
+    #[arg(long, requires = "resume")]
+    pub force: bool,
+
+    /// The results directory, which must not exist yet [default:
+    /// results/<timestamp>-<host> in the workspace]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
     /// The repository the images are built in and run from: <REPOSITORY>/<framework>:<base>
     #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
     pub repository: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The earlier run's results directory (or its results.json)
+    pub first: PathBuf,
+    /// The later run's results directory (or its results.json)
+    pub second: PathBuf,
 }
 
 #[derive(Debug, Args)]

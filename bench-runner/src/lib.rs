@@ -1,6 +1,7 @@
 //! benchlab's runner as a library: the image lab (base images, framework × base images, the
-//! image table) and the main job, `run`, which loads every service with oha under CPU and
-//! memory limits. What it measures and exports is defined IO-free in `bench-core`.
+//! image table), the main job, `run`, which loads every service with oha under CPU and
+//! memory limits, and `report`, which reads finished runs (`compare`). What it measures and
+//! exports is defined IO-free in `bench-core`.
 //!
 //! `main` only parses the command line and calls [`run`].
 
@@ -15,6 +16,7 @@ pub mod loadgen;
 pub mod measure;
 pub mod progress;
 pub mod provenance;
+pub mod report;
 pub mod rootfs;
 pub mod run;
 pub mod server;
@@ -53,6 +55,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let plan = RunPlan::new(&args, &workspace)?;
                 run::run_command(plan, &workspace).await
             }
+            Command::Compare(args) => report::compare_command(&args),
             Command::Oha(_) => unreachable!("handled before the runtime starts"),
         }
     })

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::process::Command;
 
 use bench_core::catalog::Framework;
+use bench_core::plan::{CpuSet, Matrix};
 use bench_core::results::Provenance;
 use bollard::Docker;
 use sha2::{Digest, Sha256};
@@ -13,7 +14,11 @@ use crate::workspace::Workspace;
 
 /// The provenance of a run starting now. A fact that cannot be read is recorded as
 /// `unknown (<why>)` rather than stopping the run.
-pub async fn collect(workspace: &Workspace, docker: Option<&Docker>) -> Provenance {
+pub async fn collect(
+    workspace: &Workspace,
+    docker: Option<&Docker>,
+    matrix: &Matrix,
+) -> Provenance {
     let lock = std::fs::read_to_string(workspace.root.join("Cargo.lock")).unwrap_or_default();
     let docker_version = match docker {
         Some(docker) => Some(match docker.version().await {
@@ -37,9 +42,7 @@ pub async fn collect(workspace: &Workspace, docker: Option<&Docker>) -> Provenan
         .collect();
     let git = |args: &[&str]| command_output("git", args, workspace);
     Provenance {
-        started: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(unknown),
+        started: now_rfc3339(),
         host: hostname(),
         cpu_model: cpu_model(),
         cores: std::thread::available_parallelism().map_or(0, |n| n.get() as u32),
@@ -51,8 +54,128 @@ pub async fn collect(workspace: &Workspace, docker: Option<&Docker>) -> Provenan
         git_commit: git(&["rev-parse", "HEAD"]),
         git_dirty: !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty(),
         cargo_lock_sha256: hex::encode(Sha256::digest(lock.as_bytes())),
+        cgroup: cgroup_version(),
+        cpu_topology: cpu_topology(&matrix.server_cpus, &matrix.generator_cpus),
+        cpu_governor: governor(),
         images: Vec::new(),
     }
+}
+
+/// `v2 (cgroup2fs)` or `v1 (tmpfs)`: what is mounted at `/sys/fs/cgroup`.
+fn cgroup_version() -> String {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
+    let fs = mounts.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (_, target, fs) = (fields.next()?, fields.next()?, fields.next()?);
+        (target == "/sys/fs/cgroup").then(|| fs.to_owned())
+    });
+    match fs.as_deref() {
+        Some("cgroup2") => "v2 (cgroup2 at /sys/fs/cgroup)".to_owned(),
+        Some(fs) => format!("v1 ({fs} at /sys/fs/cgroup)"),
+        None => unknown("nothing mounted at /sys/fs/cgroup"),
+    }
+}
+
+/// The SMT siblings of the server's and the generator's CPUs, and whether they share a
+/// core: `server CPU 1 (siblings 1), generator CPU 0 (siblings 0): no core shared`.
+fn cpu_topology(server: &CpuSet, generator: &CpuSet) -> String {
+    let siblings = |cpu: u32| -> Vec<u32> {
+        let path = format!("/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list");
+        std::fs::read_to_string(path)
+            .ok()
+            .and_then(|text| text.trim().parse::<CpuSet>().ok())
+            .map_or_else(|| vec![cpu], |set| set.ids().to_vec())
+    };
+    let describe = |set: &CpuSet| -> (String, Vec<u32>) {
+        let mut all = Vec::new();
+        let parts: Vec<String> = set
+            .ids()
+            .iter()
+            .map(|&cpu| {
+                let s = siblings(cpu);
+                let list: Vec<String> = s.iter().map(u32::to_string).collect();
+                all.extend(s);
+                format!("{cpu} (siblings {})", list.join(","))
+            })
+            .collect();
+        (parts.join(", "), all)
+    };
+    let (server_text, server_cores) = describe(server);
+    let (generator_text, generator_cores) = describe(generator);
+    let shared = server_cores.iter().any(|c| generator_cores.contains(c));
+    format!(
+        "server CPU {server_text}, generator CPU {generator_text}: {}",
+        if shared {
+            "SMT siblings of one core, sharing it"
+        } else {
+            "no core shared"
+        }
+    )
+}
+
+/// The CPU frequency governor of CPU 0, or why there is none.
+fn governor() -> String {
+    std::fs::read_to_string("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
+        .map(|text| text.trim().to_owned())
+        .unwrap_or_else(|_| "none (no cpufreq: the frequency is the host's to set)".to_owned())
+}
+
+/// `steal` and the total of the `cpu` line of `/proc/stat`, in clock ticks.
+pub fn steal_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|line| line.starts_with("cpu "))?;
+    let values: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal guest guest_nice; guests are in user.
+    let steal = *values.get(7)?;
+    let total = values.iter().take(8).sum();
+    Some((steal, total))
+}
+
+/// Steal between two [`steal_ticks`] readings, in percent of all CPU time.
+pub fn steal_percent(start: (u64, u64), end: (u64, u64)) -> Option<f64> {
+    let total = end.1.checked_sub(start.1)?;
+    (total > 0).then(|| end.0.saturating_sub(start.0) as f64 / total as f64 * 100.0)
+}
+
+/// The facts `--resume` checks against the run it completes: what would make the binaries
+/// or images differ. Each difference in words (`git commit 1a2b3c4d5e6f → 7a8b9c0d1e2f`).
+pub fn differences(recorded: &Provenance, now: &Provenance) -> Vec<String> {
+    let short = |s: &str| s.get(..12).unwrap_or(s).to_owned();
+    let facts = [
+        ("git commit", &recorded.git_commit, &now.git_commit, true),
+        (
+            "uncommitted changes",
+            &recorded.git_dirty.to_string(),
+            &now.git_dirty.to_string(),
+            false,
+        ),
+        (
+            "Cargo.lock",
+            &recorded.cargo_lock_sha256,
+            &now.cargo_lock_sha256,
+            true,
+        ),
+        ("toolchain", &recorded.rustc, &now.rustc, false),
+    ];
+    facts
+        .into_iter()
+        .filter(|(_, then, now, _)| then != now)
+        .map(|(name, then, now, digest)| {
+            let show = |value: &String| if digest { short(value) } else { value.clone() };
+            format!("{name} {} → {}", show(then), show(now))
+        })
+        .collect()
+}
+
+/// Now, in RFC 3339.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(unknown)
 }
 
 /// The machine's host name.
@@ -93,4 +216,40 @@ fn command_output(program: &str, args: &[&str], workspace: &Workspace) -> String
 
 fn unknown(why: impl std::fmt::Display) -> String {
     format!("unknown ({why})")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resume_names_what_differs() {
+        let recorded = Provenance {
+            git_commit: "1a2b3c4d5e6f7a8b9c0d".to_owned(),
+            cargo_lock_sha256: "ffff".to_owned(),
+            rustc: "rustc 1.95.0".to_owned(),
+            ..Provenance::default()
+        };
+        assert!(differences(&recorded, &recorded).is_empty());
+        let now = Provenance {
+            git_commit: "9999999999999999".to_owned(),
+            git_dirty: true,
+            ..recorded.clone()
+        };
+        assert_eq!(
+            differences(&recorded, &now),
+            [
+                "git commit 1a2b3c4d5e6f → 999999999999",
+                "uncommitted changes false → true"
+            ]
+        );
+    }
+
+    #[test]
+    fn steal_is_a_share_of_all_cpu_time() {
+        assert_eq!(steal_percent((10, 1000), (20, 2000)), Some(1.0));
+        assert_eq!(steal_percent((10, 1000), (10, 1000)), None);
+        let (steal, total) = steal_ticks().expect("/proc/stat has a cpu line");
+        assert!(steal <= total);
+    }
 }

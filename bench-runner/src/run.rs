@@ -1,12 +1,13 @@
 //! `bench-runner run`, the main job: builds what the matrix needs, measures cold starts, then
-//! loads every cell with oha and writes `results.json`, `results.md` and `results.csv` after
-//! each finished cell, so an interrupted run keeps what it measured and `--resume` completes
-//! it.
+//! loads every comparison group with oha in interleaved rounds (repetition r of every cell of
+//! the group before repetition r + 1 of any, in an order that rotates each round), and writes
+//! `results.json`, `results.md` and `results.csv` after every repetition, so an interrupted
+//! run keeps what it measured and `--resume` completes it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bench_core::catalog::{Backend, Framework, Packaging};
@@ -14,23 +15,26 @@ use bench_core::oha::{LoadReport, OhaReport};
 use bench_core::plan::{Cell, CpuQuota, Matrix, Settings};
 use bench_core::results::{
     Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults,
-    ServerUsage, Stage, StartupResult,
+    ServerUsage, Session, Stage, StartupResult, Throttling,
 };
-use bench_core::units::Bytes;
 use bollard::Docker;
 
 use crate::artifacts::{build_binaries, build_images, ensure_bases};
 use crate::bases::BaseOptions;
 use crate::cli::RunArgs;
 use crate::images::ImageOptions;
-use crate::loadgen::{self, Load};
+use crate::loadgen::{self, Load, interpolate, monotonic_now};
 use crate::progress::Progress;
-use crate::server::{Limits, RUN_LABEL, Server, Target};
+use crate::server::{Limits, RUN_LABEL, Server, Target, Usage};
 use crate::workspace::Workspace;
 use crate::{docker, provenance};
 
-/// How often memory is sampled during a repetition.
-const MEMORY_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
+/// How often the server's CPU time and CFS counters are read during a repetition: the load
+/// window's ends are interpolated between readings, so this bounds their error.
+const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Every how many readings memory is read too (`memory.stat` is the costly file): 100 ms.
+const MEMORY_EVERY: usize = 5;
 
 /// A run, validated: what to measure and where the results go.
 #[derive(Debug)]
@@ -45,6 +49,9 @@ pub struct RunPlan {
     pub backend_chosen: bool,
     /// The repository the images are built in and run from.
     pub repository: String,
+    /// Resume even when the sources, the lock file, a binary or an image differ from the
+    /// recorded ones; the differences are recorded.
+    pub force: bool,
 }
 
 impl RunPlan {
@@ -62,6 +69,7 @@ impl RunPlan {
                 resume: true,
                 backend_chosen: true,
                 repository: args.repository.clone(),
+                force: args.force,
             });
         }
         let mut matrix = if args.quick {
@@ -84,6 +92,11 @@ impl RunPlan {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
         matrix.validate_host(cores)?;
         let dir = match &args.out {
+            Some(dir) if dir.exists() => bail!(
+                "--out {}: the directory exists already; results are never written over \
+                 (choose a new directory, or complete that run with --resume)",
+                dir.display()
+            ),
             Some(dir) => dir.clone(),
             None => new_results_dir(workspace)?,
         };
@@ -93,12 +106,14 @@ impl RunPlan {
             resume: false,
             backend_chosen,
             repository: args.repository.clone(),
+            force: false,
         })
     }
 }
 
 /// Runs the plan; the exit status is a failure when any cell or cold start failed.
 pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<ExitCode> {
+    let mut fallback = None;
     let docker = match plan.matrix.backend {
         Backend::Docker => match docker::connect().await {
             Ok(docker) => Some(docker),
@@ -109,6 +124,7 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
                      memory limit or image (pass --backend docker to insist on Docker)",
                     plan.matrix.server_cpus
                 );
+                fallback = Some(format!("{err:#}"));
                 plan.matrix.backend = Backend::Process;
                 None
             }
@@ -120,22 +136,23 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         remove_leftovers(docker).await?;
     }
 
+    let provenance = provenance::collect(workspace, docker.as_ref(), &plan.matrix).await;
+    let mut session = Session {
+        started: provenance.started.clone(),
+        resumed: plan.resume,
+        ..Session::default()
+    };
+    let mut differences = Vec::new();
     let mut results = if plan.resume {
         let results = read_results(&plan.dir)?;
-        if results.matrix != plan.matrix {
-            eprintln!(
-                "note: resuming with the matrix recorded in {}; flags that change it are ignored",
-                plan.dir.display()
-            );
-        }
+        differences.extend(provenance::differences(&results.provenance, &provenance));
         results
     } else {
         std::fs::create_dir_all(&plan.dir)
             .with_context(|| format!("could not create {}", plan.dir.display()))?;
-        RunResults::new(
-            provenance::collect(workspace, docker.as_ref()).await,
-            plan.matrix.clone(),
-        )
+        let mut results = RunResults::new(provenance, plan.matrix.clone());
+        results.backend_fallback = fallback;
+        results
     };
     let matrix = results.matrix.clone();
     let targets = prepare_targets(
@@ -146,7 +163,33 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         &mut results,
     )
     .await?;
-    write_results(&plan.dir, &results)?;
+    if plan.resume {
+        differences.extend(artifact_differences(&results, &targets));
+        if !differences.is_empty() {
+            if !plan.force {
+                bail!(
+                    "--resume {}: what would be measured now differs from what the run \
+                     measured, so its cells would not compare:\n  - {}\n(pass --force to \
+                     resume anyway; the differences are then recorded in the results)",
+                    plan.dir.display(),
+                    differences.join("\n  - ")
+                );
+            }
+            eprintln!(
+                "warning: resuming over {} difference(s), recorded: {}",
+                differences.len(),
+                differences.join("; ")
+            );
+            session.forced_over = differences;
+        }
+    }
+    results.sessions.push(session);
+    let steal_start = provenance::steal_ticks();
+    let mut sink = Sink {
+        dir: plan.dir.clone(),
+        steal_start,
+    };
+    sink.write(&mut results)?;
     eprintln!(
         "results go to {} (estimated {})",
         plan.dir.display(),
@@ -158,12 +201,16 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
     // A cell dropped halfway can leave a container its guard never saw (one whose creation
     // was under way), so this run's label decides what is removed, not the guards alone.
     let interrupted = tokio::select! {
-        outcome = measure_everything(docker.as_ref(), &matrix, &targets, &mut results, &plan.dir) => {
+        outcome = measure_everything(docker.as_ref(), &matrix, &targets, &mut results, &mut sink) => {
             outcome?;
             false
         }
         _ = tokio::signal::ctrl_c() => true,
     };
+    if let Some(session) = results.sessions.last_mut() {
+        session.ended = Some(provenance::now_rfc3339());
+    }
+    sink.write(&mut results)?;
     if let Some(docker) = &docker {
         remove_this_runs_containers(docker, interrupted).await?;
     }
@@ -280,53 +327,344 @@ async fn prepare_targets(
     Ok(targets)
 }
 
-/// The startup phase, then every cell not yet finished, writing the results after each.
+/// Where results go, and what the session's closing figures need.
+struct Sink {
+    dir: PathBuf,
+    steal_start: Option<(u64, u64)>,
+}
+
+impl Sink {
+    /// Brings the session's steal figure up to date and writes all three files.
+    fn write(&mut self, results: &mut RunResults) -> Result<()> {
+        if let (Some(start), Some(now), Some(session)) = (
+            self.steal_start,
+            provenance::steal_ticks(),
+            results.sessions.last_mut(),
+        ) {
+            session.steal_percent = provenance::steal_percent(start, now);
+        }
+        write_results(&self.dir, results)
+    }
+}
+
+/// The binaries and images of recorded cells that differ from those built now, in words.
+fn artifact_differences(results: &RunResults, targets: &Targets) -> Vec<String> {
+    let mut differences = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for cell in &results.cells {
+        let key = (cell.cell.framework, cell.cell.base);
+        if !seen.insert(key) || cell.artifact == Artifact::default() {
+            continue;
+        }
+        let Some(Ok(subject)) = targets.get(&key) else {
+            continue;
+        };
+        let short = |s: &Option<String>| {
+            s.as_deref()
+                .map_or("none".to_owned(), |s| s.get(..19).unwrap_or(s).to_owned())
+        };
+        if subject.artifact.binary_sha256 != cell.artifact.binary_sha256 {
+            differences.push(format!(
+                "the binary of {} {} → {}",
+                cell.cell.framework,
+                short(&cell.artifact.binary_sha256),
+                short(&subject.artifact.binary_sha256)
+            ));
+        }
+        if subject.artifact.image_id != cell.artifact.image_id {
+            differences.push(format!(
+                "the image of {} on {} {} → {}",
+                cell.cell.framework,
+                cell.cell.base,
+                short(&cell.artifact.image_id),
+                short(&subject.artifact.image_id)
+            ));
+        }
+    }
+    differences
+}
+
+/// The startup phase (the cold starts not yet measured), then every comparison group with
+/// cells still to measure, writing the results after every repetition.
 async fn measure_everything(
     docker: Option<&Docker>,
     matrix: &Matrix,
     targets: &Targets,
     results: &mut RunResults,
-    dir: &Path,
+    sink: &mut Sink,
 ) -> Result<()> {
-    if results.startup.is_empty() && matrix.startup_runs > 0 {
-        measure_startups(docker, matrix, targets, results, dir).await?;
+    if matrix.startup_runs > 0 {
+        measure_startups(docker, matrix, targets, results, sink).await?;
     }
-    let pending = results.pending_cells(true);
-    let mut progress = Progress::new(pending.len());
-    for cell in pending {
-        let eta = bench_core::units::format_duration(
-            matrix.remaining_estimate(results.pending_cells(true).len().max(1)),
-        );
-        progress.start(&format!("{} (about {eta} left)", cell.id()));
-        let key = (cell.framework, cell.base);
-        let result = match targets.get(&key) {
-            Some(Ok(subject)) => {
-                let mut result = measure_cell(docker, matrix, &cell, &subject.target).await;
-                result.artifact = subject.artifact.clone();
-                result
-            }
-            Some(Err(reason)) => failed(cell, Stage::Start, reason.clone(), Vec::new()),
-            None => failed(
-                cell,
-                Stage::Start,
-                "no image or binary".to_owned(),
-                Vec::new(),
-            ),
-        };
-        progress.finish(&describe(&result));
-        results.record(result);
-        write_results(dir, results)?;
+    let pending: Vec<String> = results.pending_cells(true).iter().map(Cell::id).collect();
+    let steps = results
+        .pending_cells(true)
+        .iter()
+        .map(|cell| {
+            let done = results
+                .cell(cell)
+                .filter(|r| r.is_incomplete())
+                .map_or(0, |r| r.repetitions.len() as u32);
+            (matrix.repetitions - done.min(matrix.repetitions)) as usize
+        })
+        .sum();
+    let mut progress = Progress::new(steps);
+    for (_, cells) in matrix.groups() {
+        let cells: Vec<Cell> = cells
+            .into_iter()
+            .filter(|cell| pending.contains(&cell.id()))
+            .collect();
+        if !cells.is_empty() {
+            measure_group(
+                docker,
+                matrix,
+                targets,
+                &cells,
+                results,
+                sink,
+                &mut progress,
+            )
+            .await?;
+        }
     }
     Ok(())
 }
 
-/// N cold starts of every image of the matrix and of every bare binary: start to first 200.
+/// A cell of a group under way: its server, and what it has measured so far.
+struct Member {
+    cell: Cell,
+    server: Server,
+    artifact: Artifact,
+    lifecycle: Lifecycle,
+    repetitions: Vec<Repetition>,
+}
+
+/// One comparison group: every cell's service started and warmed up, then the rounds, each
+/// running one repetition of every cell in an order rotated by one each round, then the
+/// stops. The services wait idle between their turns. A cell that fails is recorded with its
+/// stage and reason and leaves the rotation; the others go on.
+async fn measure_group(
+    docker: Option<&Docker>,
+    matrix: &Matrix,
+    targets: &Targets,
+    cells: &[Cell],
+    results: &mut RunResults,
+    sink: &mut Sink,
+    progress: &mut Progress,
+) -> Result<()> {
+    let mut members: Vec<Member> = Vec::new();
+    for cell in cells {
+        let kept = results
+            .cell(cell)
+            .filter(|r| r.is_incomplete())
+            .map(|r| r.repetitions.clone())
+            .unwrap_or_default();
+        match start_member(docker, matrix, targets, cell).await {
+            Ok(mut member) => {
+                member.repetitions = kept;
+                members.push(member);
+            }
+            Err(failure) => {
+                progress.start(&format!("{}: FAILED", cell.id()));
+                results.record(*failure);
+                sink.write(results)?;
+            }
+        }
+    }
+
+    // Warm-up, each in turn.
+    let mut warmed = Vec::new();
+    for member in members {
+        if matrix.warmup.is_zero() {
+            warmed.push(member);
+            continue;
+        }
+        match loadgen::run(&load(matrix, &member.cell, &member.server, matrix.warmup)).await {
+            Ok(_) => warmed.push(member),
+            Err(err) => {
+                let result =
+                    finish(member, matrix, Some((Stage::Warmup, format!("{err:#}")))).await;
+                results.record(result);
+                sink.write(results)?;
+            }
+        }
+    }
+    let mut members = warmed;
+
+    let first_round = members
+        .iter()
+        .map(|m| m.repetitions.len() as u32)
+        .min()
+        .unwrap_or(matrix.repetitions);
+    for round in first_round..matrix.repetitions {
+        let n = members.len();
+        let order: Vec<usize> = (0..n).map(|i| (i + round as usize) % n.max(1)).collect();
+        let mut failed = Vec::new();
+        for index in order {
+            let member = &mut members[index];
+            if member.repetitions.len() as u32 != round {
+                continue;
+            }
+            progress.start(&format!("{} round {}", member.cell.id(), round + 1));
+            let outcome = repetition(&member.server, matrix, &member.cell, round).await;
+            let outcome = match outcome {
+                Ok(repetition) => match member.server.exited().await {
+                    Ok(Some(reason)) => Err(format!("the service stopped: {reason}")),
+                    _ => Ok(repetition),
+                },
+                Err(err) => Err(format!("{err:#}")),
+            };
+            match outcome {
+                Ok(repetition) => {
+                    progress.finish(&format!(
+                        "{} round {}: {:.0} req/s",
+                        member.cell.id(),
+                        round + 1,
+                        repetition.load.rate_2xx
+                    ));
+                    member.repetitions.push(repetition);
+                    let mut result = CellResult::incomplete(
+                        member.cell.clone(),
+                        member.repetitions.clone(),
+                        member.lifecycle.clone(),
+                    );
+                    result.artifact = member.artifact.clone();
+                    results.record(result);
+                }
+                Err(reason) => {
+                    progress.finish(&format!("{}: FAILED: {reason}", member.cell.id()));
+                    failed.push((index, reason));
+                }
+            }
+            sink.write(results)?;
+        }
+        for (index, reason) in failed.into_iter().rev() {
+            let member = members.remove(index);
+            let result = finish(member, matrix, Some((Stage::Load, reason))).await;
+            results.record(result);
+            sink.write(results)?;
+        }
+    }
+
+    for member in members {
+        let result = finish(member, matrix, None).await;
+        eprintln!("{}", describe(&result));
+        results.record(result);
+        sink.write(results)?;
+    }
+    Ok(())
+}
+
+/// Starts a cell's service and waits for it; a failure is the cell's failed result.
+async fn start_member(
+    docker: Option<&Docker>,
+    matrix: &Matrix,
+    targets: &Targets,
+    cell: &Cell,
+) -> std::result::Result<Member, Box<CellResult>> {
+    let subject = match targets.get(&(cell.framework, cell.base)) {
+        Some(Ok(subject)) => subject,
+        Some(Err(reason)) => {
+            return Err(Box::new(failed(cell.clone(), Stage::Start, reason.clone())));
+        }
+        None => {
+            return Err(Box::new(failed(
+                cell.clone(),
+                Stage::Start,
+                "no image or binary".to_owned(),
+            )));
+        }
+    };
+    let with_artifact = |mut result: CellResult| {
+        result.artifact = subject.artifact.clone();
+        Box::new(result)
+    };
+    let limits = limits(matrix, &cell.cpu);
+    let mut server = match Server::start(docker, &subject.target, &limits, &run_labels()).await {
+        Ok(server) => server,
+        Err(err) => {
+            return Err(with_artifact(failed(
+                cell.clone(),
+                Stage::Start,
+                format!("{err:#}"),
+            )));
+        }
+    };
+    let mut lifecycle = Lifecycle::default();
+    match server.wait_ready(matrix.ready_timeout).await {
+        Ok(ready) => lifecycle.ready_ms = Some(ready.as_secs_f64() * 1e3),
+        Err(err) => {
+            let _ = server.stop().await;
+            return Err(with_artifact(failed(
+                cell.clone(),
+                Stage::Ready,
+                format!("{err:#}"),
+            )));
+        }
+    }
+    Ok(Member {
+        cell: cell.clone(),
+        server,
+        artifact: subject.artifact.clone(),
+        lifecycle,
+        repetitions: Vec::new(),
+    })
+}
+
+/// Stops a member and makes its result: measured when its rounds are done and nothing
+/// failed, failed at `failure`'s stage (or the stop's) with what it had measured otherwise.
+async fn finish(
+    member: Member,
+    matrix: &Matrix,
+    mut failure: Option<(Stage, String)>,
+) -> CellResult {
+    let Member {
+        cell,
+        server,
+        artifact,
+        mut lifecycle,
+        repetitions,
+    } = member;
+    match server.stop().await {
+        Ok(stopped) => {
+            lifecycle.stop_ms = Some(stopped.took.as_secs_f64() * 1e3);
+            lifecycle.killed = stopped.killed;
+            if stopped.oom_killed && failure.is_none() {
+                failure = Some((Stage::Load, "killed for running out of memory (OOM)".into()));
+            }
+        }
+        Err(err) if failure.is_none() => failure = Some((Stage::Stop, format!("{err:#}"))),
+        Err(_) => {}
+    }
+    let mut result = match failure {
+        None if repetitions.len() as u32 >= matrix.repetitions => {
+            CellResult::measured(cell, repetitions, lifecycle)
+        }
+        None => CellResult::incomplete(cell, repetitions, lifecycle),
+        Some((stage, reason)) => CellResult::failed(cell, stage, reason, repetitions, lifecycle),
+    };
+    result.artifact = artifact;
+    result
+}
+
+fn load(matrix: &Matrix, cell: &Cell, server: &Server, duration: Duration) -> Load {
+    Load {
+        addr: server.addr,
+        path: cell.endpoint.path(),
+        connections: cell.connections,
+        duration,
+        cpuset: matrix.generator_cpus.clone(),
+    }
+}
+
+/// Cold starts of every image of the matrix and of every bare binary not yet measured:
+/// start to first 200.
 async fn measure_startups(
     docker: Option<&Docker>,
     matrix: &Matrix,
     targets: &Targets,
     results: &mut RunResults,
-    dir: &Path,
+    sink: &mut Sink,
 ) -> Result<()> {
     // Cold starts run under the largest quota of the matrix.
     let quota = matrix
@@ -338,8 +676,17 @@ async fn measure_startups(
     let limits = limits(matrix, &quota);
     let subjects: Vec<_> = targets
         .iter()
+        .filter(|(key, _)| {
+            !results
+                .startup
+                .iter()
+                .any(|s| (s.framework, s.base) == **key)
+        })
         .filter_map(|(key, subject)| Some((*key, subject.as_ref().ok()?.target.clone())))
         .collect();
+    if subjects.is_empty() {
+        return Ok(());
+    }
     let mut progress = Progress::new(subjects.len());
     for ((framework, base), target) in subjects {
         progress.start(&format!("cold starts of {framework} on {base}"));
@@ -357,7 +704,7 @@ async fn measure_startups(
             None => format!("{framework} on {base}: FAILED"),
         });
         results.record_startup(result);
-        write_results(dir, results)?;
+        sink.write(results)?;
     }
     Ok(())
 }
@@ -374,112 +721,107 @@ async fn cold_start(
     ready
 }
 
-/// One cell: start, wait for readiness, warm up, R measured repetitions, stop. Any failure
-/// becomes a failed cell with the stage and the reason; the run goes on.
-async fn measure_cell(
-    docker: Option<&Docker>,
-    matrix: &Matrix,
-    cell: &Cell,
-    target: &Target,
-) -> CellResult {
-    let limits = limits(matrix, &cell.cpu);
-    let mut server = match Server::start(docker, target, &limits, &run_labels()).await {
-        Ok(server) => server,
-        Err(err) => return failed(cell.clone(), Stage::Start, format!("{err:#}"), Vec::new()),
-    };
-    let mut lifecycle = Lifecycle::default();
-    match server.wait_ready(matrix.ready_timeout).await {
-        Ok(ready) => lifecycle.ready_ms = Some(ready.as_secs_f64() * 1e3),
-        Err(err) => {
-            let _ = server.stop().await;
-            return failed(cell.clone(), Stage::Ready, format!("{err:#}"), Vec::new());
-        }
-    }
-
-    let addr = server.addr;
-    let load = |duration| Load {
-        addr,
-        path: cell.endpoint.path(),
-        connections: cell.connections,
-        duration,
-        cpuset: matrix.generator_cpus.clone(),
-    };
-    let mut repetitions = Vec::new();
-    let mut failure = None;
-    if !matrix.warmup.is_zero()
-        && let Err(err) = loadgen::run(&load(matrix.warmup)).await
-    {
-        failure = Some((Stage::Warmup, format!("{err:#}")));
-    }
-    if failure.is_none() {
-        for _ in 0..matrix.repetitions {
-            match repetition(&server, &load(matrix.duration), matrix).await {
-                Ok(repetition) => repetitions.push(repetition),
-                Err(err) => {
-                    failure = Some((Stage::Load, format!("{err:#}")));
-                    break;
-                }
-            }
-            if let Ok(Some(reason)) = server.exited().await {
-                failure = Some((Stage::Load, format!("the service stopped: {reason}")));
-                break;
-            }
-        }
-    }
-    match server.stop().await {
-        Ok(stopped) => {
-            lifecycle.stop_ms = Some(stopped.took.as_secs_f64() * 1e3);
-            lifecycle.killed = stopped.took >= matrix.stop_timeout;
-            if stopped.oom_killed && failure.is_none() {
-                failure = Some((Stage::Load, "killed for running out of memory (OOM)".into()));
-            }
-        }
-        Err(err) if failure.is_none() => failure = Some((Stage::Stop, format!("{err:#}"))),
-        Err(_) => {}
-    }
-    match failure {
-        None => CellResult::measured(cell.clone(), repetitions, lifecycle),
-        Some((stage, reason)) => {
-            CellResult::failed(cell.clone(), stage, reason, repetitions, lifecycle)
-        }
-    }
+/// One reading of the server during a repetition.
+struct Reading {
+    at: Duration,
+    usage: Usage,
+    /// Only every [`MEMORY_EVERY`]th reading counts for memory.
+    memory: bool,
 }
 
-/// One measured repetition: oha for `load.duration` while the server's CPU time is read
-/// before and after and its memory sampled every 100 ms.
-async fn repetition(server: &Server, load: &Load, matrix: &Matrix) -> Result<Repetition> {
-    let before = server.usage()?;
-    let start = Instant::now();
-    let generator = loadgen::run(load);
+/// One measured repetition in `round`: oha for the matrix's duration while the server's CPU
+/// time and CFS counters are read every [`SAMPLE_INTERVAL`] and its memory every 100 ms;
+/// the server's figures are then taken over oha's own load window.
+async fn repetition(
+    server: &Server,
+    matrix: &Matrix,
+    cell: &Cell,
+    round: u32,
+) -> Result<Repetition> {
+    server.reset_memory_peak()?;
+    let started = provenance::now_rfc3339();
+    let mut readings = vec![Reading {
+        at: monotonic_now(),
+        usage: server.usage()?,
+        memory: true,
+    }];
+    let load = load(matrix, cell, server, matrix.duration);
+    let generator = loadgen::run(&load);
     tokio::pin!(generator);
-    let mut memory: Vec<Bytes> = Vec::new();
-    let mut tick = tokio::time::interval(MEMORY_SAMPLE_INTERVAL);
+    let mut tick = tokio::time::interval(SAMPLE_INTERVAL);
     let run = loop {
         tokio::select! {
             run = &mut generator => break run?,
-            _ = tick.tick() => memory.push(server.usage()?.memory_bytes),
+            _ = tick.tick() => readings.push(Reading {
+                at: monotonic_now(),
+                usage: server.usage()?,
+                memory: readings.len() % MEMORY_EVERY == 0,
+            }),
         }
     };
-    let after = server.usage()?;
-    let wall = start.elapsed();
-    memory.push(after.memory_bytes);
+    readings.push(Reading {
+        at: monotonic_now(),
+        usage: server.usage()?,
+        memory: false,
+    });
+    let peak = server.memory_peak()?;
 
     let report = OhaReport::from_json(&run.oha_json).context("could not read oha's JSON")?;
     let load_report =
         LoadReport::from_oha(&report, report.elapsed()).context("oha's report is inconsistent")?;
+    let (start, end) = (run.window_start, run.window_start + run.window);
+    let delta = |value: fn(&Usage) -> f64| -> f64 {
+        let series: Vec<(Duration, f64)> =
+            readings.iter().map(|r| (r.at, value(&r.usage))).collect();
+        match (interpolate(&series, end), interpolate(&series, start)) {
+            (Some(b), Some(a)) => b - a,
+            // The window should lie inside the readings; if not, all of them.
+            _ => series.last().map_or(0.0, |l| l.1) - series.first().map_or(0.0, |f| f.1),
+        }
+    };
+    let cpu_time = Duration::from_secs_f64(delta(|u| u.cpu.as_secs_f64()).max(0.0));
+    let throttling = server_throttling(&readings).map(|_| Throttling {
+        periods: delta(|u| counter(u, |t| t.periods)).round().max(0.0) as u64,
+        throttled_periods: delta(|u| counter(u, |t| t.throttled_periods))
+            .round()
+            .max(0.0) as u64,
+        throttled_us: delta(|u| counter(u, |t| t.throttled_us)).round().max(0.0) as u64,
+    });
+    let memory: Vec<u64> = readings
+        .iter()
+        .filter(|r| r.memory && r.at >= start && r.at <= end)
+        .map(|r| r.usage.anon_bytes)
+        .collect();
     let server_usage = ServerUsage::from_readings(
-        after.cpu.saturating_sub(before.cpu),
-        wall,
+        cpu_time,
+        run.window,
         load_report.ok_2xx,
         &memory,
+        peak,
+        throttling,
     );
-    let generator_usage =
-        GeneratorUsage::from_readings(run.generator_cpu, run.wall, matrix.generator_cpus.len());
+    let generator_usage = GeneratorUsage::from_readings(
+        run.generator_cpu,
+        run.window,
+        run.threads,
+        matrix.generator_cpus.len(),
+    );
     Ok(Repetition {
+        round,
+        started,
         load: load_report,
+        latency_histogram: run.latency_histogram,
         server: server_usage,
         generator: generator_usage,
     })
+}
+
+fn server_throttling(readings: &[Reading]) -> Option<Throttling> {
+    readings.first()?.usage.throttling
+}
+
+fn counter(usage: &Usage, field: fn(&Throttling) -> u64) -> f64 {
+    usage.throttling.as_ref().map_or(0.0, |t| field(t) as f64)
 }
 
 /// What a service runs with under `quota`: `WORKERS` from the quota, the matrix's server CPUs
@@ -494,8 +836,8 @@ fn limits(matrix: &Matrix, quota: &CpuQuota) -> Limits {
     }
 }
 
-fn failed(cell: Cell, stage: Stage, reason: String, repetitions: Vec<Repetition>) -> CellResult {
-    CellResult::failed(cell, stage, reason, repetitions, Lifecycle::default())
+fn failed(cell: Cell, stage: Stage, reason: String) -> CellResult {
+    CellResult::failed(cell, stage, reason, Vec::new(), Lifecycle::default())
 }
 
 fn describe(result: &CellResult) -> String {
@@ -562,9 +904,11 @@ pub fn read_results(dir: &Path) -> Result<RunResults> {
     RunResults::from_json(&json).with_context(|| format!("could not read {}", path.display()))
 }
 
-/// The one place results reach the disk: all three files, each written to a temporary file
-/// and renamed, so a file is never half written.
+/// The one place results reach the disk: all three files, each written to a temporary file,
+/// flushed to the disk and renamed, so a file is never half written, even after a crash of
+/// the machine.
 pub fn write_results(dir: &Path, results: &RunResults) -> Result<()> {
+    use std::io::Write as _;
     let files = [
         ("results.json", bench_core::export::json(results)),
         ("results.md", bench_core::export::markdown(results)),
@@ -573,10 +917,16 @@ pub fn write_results(dir: &Path, results: &RunResults) -> Result<()> {
     for (name, contents) in files {
         let path = dir.join(name);
         let temporary = dir.join(format!(".{name}.tmp"));
-        std::fs::write(&temporary, contents)
+        let mut file = std::fs::File::create(&temporary)
+            .with_context(|| format!("could not write {}", temporary.display()))?;
+        file.write_all(contents.as_bytes())
+            .and_then(|()| file.sync_all())
             .with_context(|| format!("could not write {}", temporary.display()))?;
         std::fs::rename(&temporary, &path)
             .with_context(|| format!("could not write {}", path.display()))?;
+    }
+    if let Ok(directory) = std::fs::File::open(dir) {
+        let _ = directory.sync_all();
     }
     Ok(())
 }

@@ -19,11 +19,10 @@ use bollard::query_parameters::{
 use futures_util::StreamExt;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
 use crate::docker::ContainerGuard;
+use bench_core::results::Throttling;
 
 /// The label on every container `bench-runner run` starts, so leftovers of a killed run can be
 /// found and removed by the next one.
@@ -52,14 +51,16 @@ pub enum Target {
     Binary(PathBuf),
 }
 
-/// CPU time and memory of the service at one moment.
+/// CPU time, memory and throttling of the service at one moment.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Usage {
     /// CPU time used since the service started, all threads, user and system.
     pub cpu: Duration,
-    /// Memory in use without reclaimable page cache: cgroup usage minus inactive file pages
-    /// (as `docker stats` computes it) for containers, resident set size for processes.
-    pub memory_bytes: u64,
+    /// Anonymous memory (heap, stacks; no page cache): `anon` of the cgroup's `memory.stat`
+    /// (`total_rss` on v1) for containers, `Anonymous` of `smaps_rollup` for processes.
+    pub anon_bytes: u64,
+    /// The cgroup's CFS counters since it started; `None` for processes.
+    pub throttling: Option<Throttling>,
 }
 
 /// How a stop went.
@@ -69,6 +70,8 @@ pub struct Stopped {
     pub took: Duration,
     pub exit_code: Option<i64>,
     pub oom_killed: bool,
+    /// Whether SIGKILL was sent: the service outlived its grace period and the margin.
+    pub killed: bool,
 }
 
 /// A running service.
@@ -123,20 +126,49 @@ impl Server {
         }
     }
 
-    /// Waits until `GET /hello` answers 200 and returns the time since the start request.
-    /// Fails at once when the service exits, and after `timeout` otherwise.
+    /// Waits until `GET /hello` answers 200 and returns the time since the start request,
+    /// to about half a millisecond: a blocking loop tries to connect every
+    /// [`READY_POLL`] (a refused connect costs microseconds), and checks every
+    /// [`EXIT_CHECK`] whether the service exited. Fails at once when the service exits, and
+    /// after `timeout` otherwise.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<Duration> {
         loop {
             if self.started.elapsed() > timeout {
                 bail!("/hello did not answer 200 within {timeout:?}");
             }
-            if hello_ok(self.addr).await {
-                return Ok(self.started.elapsed());
+            let (addr, started) = (self.addr, self.started);
+            let ready = tokio::task::spawn_blocking(move || poll_hello(addr, started, EXIT_CHECK))
+                .await
+                .context("the readiness poll panicked")?;
+            if let Some(ready) = ready {
+                return Ok(ready);
             }
             if let Some(reason) = self.exited().await? {
                 bail!("the service exited before answering /hello: {reason}");
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// The kernel's high-water mark of the service's memory: the container cgroup's peak
+    /// charge (page cache included), or a process's `VmHWM`. Since the last
+    /// [`Server::reset_memory_peak`] where the kernel allows one (cgroup v1, processes), since
+    /// the start otherwise.
+    pub fn memory_peak(&self) -> Result<Option<u64>> {
+        match &self.kind {
+            Kind::Container { usage, .. } => usage.peak(),
+            Kind::Process { pid, .. } => process_peak(*pid).map(Some),
+        }
+    }
+
+    /// Starts a new high-water mark, where the kernel allows it: `memory.max_usage_in_bytes`
+    /// on cgroup v1, `clear_refs` for a process. cgroup v2 keeps its peak since the start.
+    pub fn reset_memory_peak(&self) -> Result<()> {
+        match &self.kind {
+            Kind::Container { usage, .. } => usage.reset_peak(),
+            Kind::Process { pid, .. } => {
+                let path = format!("/proc/{pid}/clear_refs");
+                std::fs::write(&path, "5").with_context(|| format!("could not write {path}"))
+            }
         }
     }
 
@@ -202,26 +234,34 @@ impl Server {
                     .context("could not inspect the stopped container")?
                     .state
                     .unwrap_or_default();
+                let oom_killed = state.oom_killed == Some(true);
                 Ok(Stopped {
                     took,
+                    // The engine sends SIGKILL after the timeout: exit status 128 + 9. The
+                    // services exit 0 on SIGTERM.
+                    killed: state.exit_code == Some(137) && !oom_killed && took >= wait,
                     exit_code: state.exit_code,
-                    oom_killed: state.oom_killed == Some(true),
+                    oom_killed,
                 })
             }
             Kind::Process { mut child, pid } => {
                 let start = Instant::now();
                 let _ = kill(Pid::from_raw(pid as i32), Signal::SIGTERM);
-                let status = match tokio::time::timeout(wait, child.wait()).await {
-                    Ok(status) => status.context("could not wait for the service process")?,
+                let (status, killed) = match tokio::time::timeout(wait, child.wait()).await {
+                    Ok(status) => (
+                        status.context("could not wait for the service process")?,
+                        false,
+                    ),
                     Err(_) => {
                         child.kill().await.context("could not kill the service")?;
-                        child.wait().await?
+                        (child.wait().await?, true)
                     }
                 };
                 Ok(Stopped {
                     took: start.elapsed(),
                     exit_code: status.code().map(i64::from),
                     oom_killed: false,
+                    killed,
                 })
             }
         }
@@ -357,21 +397,37 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Whether `GET /hello` on a new connection answers 200.
-async fn hello_ok(addr: SocketAddr) -> bool {
-    let attempt = async {
-        let mut stream = TcpStream::connect(addr).await?;
-        stream
-            .write_all(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            .await?;
+/// How often readiness is polled: a connect to a closed port fails in microseconds.
+pub const READY_POLL: Duration = Duration::from_micros(200);
+
+/// How long the blocking poll runs before the service is checked for an early exit.
+const EXIT_CHECK: Duration = Duration::from_millis(50);
+
+/// Polls `GET /hello` every [`READY_POLL`] for `budget`; the time since `started` at the
+/// first 200, or `None`.
+fn poll_hello(addr: SocketAddr, started: Instant, budget: Duration) -> Option<Duration> {
+    let until = Instant::now() + budget;
+    while Instant::now() < until {
+        if hello_ok(addr) {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(READY_POLL);
+    }
+    None
+}
+
+/// Whether `GET /hello` on a new connection answers 200 within a second.
+fn hello_ok(addr: SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let attempt = || -> std::io::Result<bool> {
+        let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+        stream.set_read_timeout(Some(Duration::from_secs(1)))?;
+        stream.write_all(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
         let mut head = [0u8; 12];
-        stream.read_exact(&mut head).await?;
-        std::io::Result::Ok(&head == b"HTTP/1.1 200")
+        stream.read_exact(&mut head)?;
+        Ok(&head == b"HTTP/1.1 200")
     };
-    matches!(
-        tokio::time::timeout(Duration::from_secs(1), attempt).await,
-        Ok(Ok(true))
-    )
+    matches!(attempt(), Ok(true))
 }
 
 /// The cgroup files of a container, found from its main process's `/proc/<pid>/cgroup`;
@@ -380,9 +436,12 @@ async fn hello_ok(addr: SocketAddr) -> bool {
 struct UsageFiles {
     /// `cpuacct.usage` (nanoseconds, v1) or `cpu.stat` (`usage_usec`, v2).
     cpu: PathBuf,
-    /// `memory.usage_in_bytes` (v1) or `memory.current` (v2).
-    memory: PathBuf,
-    /// `memory.stat`, for the inactive file pages to subtract.
+    /// `cpu.stat`: the CFS counters `nr_periods`, `nr_throttled` and `throttled_time` (ns,
+    /// v1) or `throttled_usec` (v2).
+    cpu_stat: PathBuf,
+    /// `memory.max_usage_in_bytes` (v1, resettable) or `memory.peak` (v2).
+    memory_peak: PathBuf,
+    /// `memory.stat`, for the anonymous memory.
     memory_stat: PathBuf,
     v2: bool,
 }
@@ -398,6 +457,7 @@ impl UsageFiles {
 
     fn from_proc_cgroup(text: &str, root: &Path) -> Result<Self> {
         let mut cpu_dir = None;
+        let mut cfs_dir = None;
         let mut memory_dir = None;
         let mut unified = None;
         for line in text.lines() {
@@ -414,26 +474,48 @@ impl UsageFiles {
             for controller in controllers.split(',') {
                 match controller {
                     "cpuacct" => cpu_dir = Some(root.join("cpuacct").join(path)),
+                    "cpu" => cfs_dir = Some(root.join("cpu").join(path)),
                     "memory" => memory_dir = Some(root.join("memory").join(path)),
                     _ => {}
                 }
             }
         }
-        match (cpu_dir, memory_dir, unified) {
-            (Some(cpu), Some(memory), _) => Ok(UsageFiles {
+        match (cpu_dir, cfs_dir, memory_dir, unified) {
+            (Some(cpu), Some(cfs), Some(memory), _) => Ok(UsageFiles {
                 cpu: cpu.join("cpuacct.usage"),
-                memory: memory.join("memory.usage_in_bytes"),
+                cpu_stat: cfs.join("cpu.stat"),
+                memory_peak: memory.join("memory.max_usage_in_bytes"),
                 memory_stat: memory.join("memory.stat"),
                 v2: false,
             }),
-            (_, _, Some(dir)) => Ok(UsageFiles {
+            (_, _, _, Some(dir)) => Ok(UsageFiles {
                 cpu: dir.join("cpu.stat"),
-                memory: dir.join("memory.current"),
+                cpu_stat: dir.join("cpu.stat"),
+                memory_peak: dir.join("memory.peak"),
                 memory_stat: dir.join("memory.stat"),
                 v2: true,
             }),
-            _ => bail!("no cpuacct and memory cgroups (v1) nor a unified cgroup (v2)"),
+            _ => bail!("no cpu, cpuacct and memory cgroups (v1) nor a unified cgroup (v2)"),
         }
+    }
+
+    fn peak(&self) -> Result<Option<u64>> {
+        match std::fs::read_to_string(&self.memory_peak) {
+            Ok(text) => parse_u64(&text).map(Some),
+            // memory.peak came with Linux 5.19.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(err) => {
+                Err(err).with_context(|| format!("could not read {}", self.memory_peak.display()))
+            }
+        }
+    }
+
+    fn reset_peak(&self) -> Result<()> {
+        if self.v2 {
+            return Ok(());
+        }
+        std::fs::write(&self.memory_peak, "0")
+            .with_context(|| format!("could not reset {}", self.memory_peak.display()))
     }
 
     fn read(&self) -> Result<Usage> {
@@ -447,17 +529,23 @@ impl UsageFiles {
         } else {
             Duration::from_nanos(parse_u64(&read(&self.cpu)?)?)
         };
-        let usage = parse_u64(&read(&self.memory)?)?;
         let stat = read(&self.memory_stat)?;
-        let inactive_key = if self.v2 {
-            "inactive_file"
+        let anon_key = if self.v2 { "anon" } else { "total_rss" };
+        let anon_bytes = stat_value(&stat, anon_key)?;
+        let cfs = read(&self.cpu_stat)?;
+        let throttled_us = if self.v2 {
+            stat_value(&cfs, "throttled_usec")?
         } else {
-            "total_inactive_file"
+            stat_value(&cfs, "throttled_time")? / 1_000
         };
-        let inactive = stat_value(&stat, inactive_key).unwrap_or(0);
         Ok(Usage {
             cpu,
-            memory_bytes: usage.saturating_sub(inactive),
+            anon_bytes,
+            throttling: Some(Throttling {
+                periods: stat_value(&cfs, "nr_periods")?,
+                throttled_periods: stat_value(&cfs, "nr_throttled")?,
+                throttled_us,
+            }),
         })
     }
 }
@@ -476,7 +564,24 @@ fn stat_value(text: &str, key: &str) -> Result<u64> {
         .and_then(parse_u64)
 }
 
-/// CPU time (utime + stime of all threads) and resident memory of a process.
+/// The value in kB of `key` (`VmHWM:`, `Anonymous:`) in a `/proc/<pid>` file, in bytes.
+fn proc_kib(pid: u32, file: &str, key: &str) -> Result<u64> {
+    let path = format!("/proc/{pid}/{file}");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("could not read {path}"))?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(key))
+        .map(|value| value.trim().trim_end_matches("kB").trim())
+        .with_context(|| format!("no {key} in {path}"))
+        .and_then(parse_u64)
+        .map(|kib| kib * 1024)
+}
+
+/// A process's peak resident set size (`VmHWM`).
+fn process_peak(pid: u32) -> Result<u64> {
+    proc_kib(pid, "status", "VmHWM:")
+}
+
+/// CPU time (utime + stime of all threads) and anonymous memory of a process.
 fn process_usage(pid: u32) -> Result<Usage> {
     let stat_path = format!("/proc/{pid}/stat");
     let stat = std::fs::read_to_string(&stat_path)
@@ -494,18 +599,10 @@ fn process_usage(pid: u32) -> Result<Usage> {
         .iter()
         .map(|field| parse_u64(field))
         .sum::<Result<u64>>()?;
-    let status_path = format!("/proc/{pid}/status");
-    let status = std::fs::read_to_string(&status_path)
-        .with_context(|| format!("could not read {status_path}"))?;
-    let rss_kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .map(|value| value.trim().trim_end_matches("kB").trim())
-        .context("no VmRSS in /proc/<pid>/status")
-        .and_then(parse_u64)?;
     Ok(Usage {
         cpu: Duration::from_micros(ticks * 1_000_000 / clock_ticks_per_second()),
-        memory_bytes: rss_kib * 1024,
+        anon_bytes: proc_kib(pid, "smaps_rollup", "Anonymous:")?,
+        throttling: None,
     })
 }
 
@@ -531,8 +628,12 @@ mod tests {
             Path::new("/sys/fs/cgroup/cpuacct/docker/abc/cpuacct.usage")
         );
         assert_eq!(
-            files.memory,
-            Path::new("/sys/fs/cgroup/memory/docker/abc/memory.usage_in_bytes")
+            files.cpu_stat,
+            Path::new("/sys/fs/cgroup/cpu/docker/abc/cpu.stat")
+        );
+        assert_eq!(
+            files.memory_peak,
+            Path::new("/sys/fs/cgroup/memory/docker/abc/memory.max_usage_in_bytes")
         );
         assert!(!files.v2);
     }
@@ -559,6 +660,8 @@ mod tests {
     #[test]
     fn the_process_backend_reads_its_own_usage() {
         let usage = process_usage(std::process::id()).unwrap();
-        assert!(usage.memory_bytes > 0);
+        assert!(usage.anon_bytes > 0);
+        assert!(usage.throttling.is_none());
+        assert!(process_peak(std::process::id()).unwrap() >= usage.anon_bytes / 2);
     }
 }

@@ -2,6 +2,7 @@
 //! spreadsheets and plotting. Exact values; an empty field is a value that does not exist
 //! (no 2xx response, no repetition, not a calibration cell).
 
+use crate::compare::Member;
 use crate::results::{CellResult, Flag, Outcome, RunResults};
 use crate::stats::Spread;
 
@@ -23,13 +24,23 @@ pub const CSV_COLUMNS: &[&str] = &[
     "rate_2xx_min",
     "rate_2xx_max",
     "rate_2xx_cv",
+    "rate_2xx_ci_low",
+    "rate_2xx_ci_high",
+    "rate_2xx_ci_coverage",
+    "baseline_id",
+    "of_baseline_ratio",
+    "of_baseline_ci_low",
+    "of_baseline_ci_high",
+    "versus_baseline",
     "rate_per_vcpu",
-    "latency_p50_us_median",
-    "latency_p50_us_min",
-    "latency_p50_us_max",
-    "latency_p99_us_median",
-    "latency_p99_us_min",
-    "latency_p99_us_max",
+    "latency_count",
+    "latency_p50_us",
+    "latency_p90_us",
+    "latency_p99_us",
+    "latency_p99_9_us",
+    "latency_max_us",
+    "latency_p99_us_repetition_min",
+    "latency_p99_us_repetition_max",
     "success_ratio_median",
     "server_cpu_percent_median",
     "server_cpu_percent_min",
@@ -37,15 +48,18 @@ pub const CSV_COLUMNS: &[&str] = &[
     "cpu_us_per_request_median",
     "cpu_us_per_request_min",
     "cpu_us_per_request_max",
-    "mem_mean_bytes_median",
-    "mem_peak_bytes_median",
-    "mem_peak_bytes_max",
+    "anon_mean_bytes_median",
+    "peak_bytes_max",
+    "throttled_share_median",
+    "stalled_share_median",
     "generator_cpu_percent_median",
     "generator_bound",
     "noisy",
     "unsuccessful",
-    "calibration_expected_rate",
-    "calibration_deviation_percent",
+    "p99_cliff",
+    "timing_check_expected_rate",
+    "timing_check_deviation_percent",
+    "started",
     "ready_ms",
     "stop_ms",
     "flags",
@@ -58,7 +72,11 @@ pub fn csv(results: &RunResults) -> String {
         .write_record(CSV_COLUMNS)
         .expect("writing to memory cannot fail");
     for cell in &results.cells {
-        let row = row(cell);
+        let member = results
+            .comparisons
+            .iter()
+            .find_map(|group| group.member(&cell.id));
+        let row = row(cell, member);
         debug_assert_eq!(row.len(), CSV_COLUMNS.len());
         writer
             .write_record(&row)
@@ -84,18 +102,19 @@ fn spread3(spread: Option<&Spread>) -> [String; 3] {
     ]
 }
 
-fn row(result: &CellResult) -> Vec<String> {
+fn row(result: &CellResult, member: Option<&Member>) -> Vec<String> {
     let cell = &result.cell;
     let summary = result.summary.as_ref();
     let (status, stage, reason) = match &result.outcome {
         Outcome::Measured => ("measured", String::new(), String::new()),
+        Outcome::Incomplete => ("incomplete", String::new(), String::new()),
         Outcome::Failed { stage, reason } => ("failed", stage.name().to_owned(), reason.clone()),
     };
     let (expected, deviation) = result
         .flags
         .iter()
         .find_map(|flag| match flag {
-            Flag::Calibration {
+            Flag::TimingCheck {
                 expected_rate,
                 deviation_percent,
                 ..
@@ -122,21 +141,53 @@ fn row(result: &CellResult) -> Vec<String> {
     ];
     row.extend(spread3(summary.map(|s| &s.rate_2xx)));
     row.push(opt(summary.and_then(|s| s.rate_2xx.cv)));
-    row.push(opt(summary.map(|s| s.rate_per_vcpu)));
-    row.extend(spread3(summary.and_then(|s| s.latency_p50_us.as_ref())));
-    row.extend(spread3(summary.and_then(|s| s.latency_p99_us.as_ref())));
+    let interval = summary.and_then(|s| s.rate_estimate.interval);
+    row.push(opt(interval.map(|i| i.low)));
+    row.push(opt(interval.map(|i| i.high)));
+    row.push(opt(interval.map(|i| i.coverage)));
+    let relative = member.and_then(|m| m.relative);
+    row.push(member.and_then(|m| m.baseline.clone()).unwrap_or_default());
+    row.push(opt(relative.map(|r| r.median)));
+    row.push(opt(relative.and_then(|r| r.interval).map(|i| i.low)));
+    row.push(opt(relative.and_then(|r| r.interval).map(|i| i.high)));
+    row.push(
+        relative
+            .map(|r| r.relation().name().to_owned())
+            .unwrap_or_default(),
+    );
+    row.push(opt(summary.and_then(|s| s.rate_per_vcpu)));
+    let latency = summary.and_then(|s| s.latency);
+    row.push(latency.map(|l| l.count.to_string()).unwrap_or_default());
+    row.push(opt(latency.map(|l| l.p50_us)));
+    row.push(opt(latency.map(|l| l.p90_us)));
+    row.push(opt(latency.map(|l| l.p99_us)));
+    row.push(opt(latency.map(|l| l.p99_9_us)));
+    row.push(opt(latency.map(|l| l.max_us)));
+    let p99 = summary.and_then(|s| s.latency_p99_us);
+    row.push(opt(p99.map(|s| s.min)));
+    row.push(opt(p99.map(|s| s.max)));
     row.push(opt(summary.map(|s| s.success_ratio.median)));
     row.extend(spread3(summary.map(|s| &s.server_cpu_percent)));
     row.extend(spread3(summary.and_then(|s| s.cpu_us_per_request.as_ref())));
-    row.push(opt(summary.map(|s| s.mem_mean_bytes.median)));
-    row.push(opt(summary.map(|s| s.mem_peak_bytes.median)));
-    row.push(opt(summary.map(|s| s.mem_peak_bytes.max)));
+    row.push(opt(summary.map(|s| s.anon_mean_bytes.median)));
+    row.push(
+        summary
+            .and_then(|s| s.peak_bytes)
+            .map(|b| b.to_string())
+            .unwrap_or_default(),
+    );
+    row.push(opt(summary
+        .and_then(|s| s.throttled_share)
+        .map(|s| s.median)));
+    row.push(opt(summary.and_then(|s| s.stalled_share)));
     row.push(opt(summary.map(|s| s.generator_cpu_percent.median)));
     row.push(has("generator-bound"));
     row.push(has("noisy"));
     row.push(has("unsuccessful"));
+    row.push(has("p99-cliff"));
     row.push(expected);
     row.push(deviation);
+    row.push(result.started.clone().unwrap_or_default());
     row.push(opt(result.lifecycle.ready_ms));
     row.push(opt(result.lifecycle.stop_ms));
     row.push(flags.join(";"));

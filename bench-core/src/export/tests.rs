@@ -2,8 +2,8 @@
 //!
 //! The run below is a test fixture, not a measurement: its numbers are invented to be
 //! plausible and to exercise every case an exporter meets (a generator-bound cell, a noisy
-//! one, calibrations in and out of tolerance, an OOM-killed cell, a cell not run, images,
-//! startup with a failed cold start).
+//! one, timing checks in and out of tolerance, a p99 cliff, HDR latency, an OOM-killed cell,
+//! an incomplete cell, a cell not run, images, startup with a failed cold start).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,15 +14,36 @@ use crate::oha::{Latency, LatencyScope, LoadReport};
 use crate::plan::{Cell, CpuQuota, Endpoint, Matrix};
 use crate::results::{
     Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Provenance, Repetition, RunResults,
-    ServerUsage, Stage, StartupResult,
+    ServerUsage, Session, Stage, StartupResult, Throttling,
 };
 
-/// A repetition of 10 s at `rate` 2xx/s with a p99 of `p99_us`, the server at `server_cpu`
-/// % and `mem_mib` MiB, oha at `generator_cpu` % of one core.
-fn rep(rate: f64, p99_us: f64, server_cpu: f64, generator_cpu: f64, mem_mib: u64) -> Repetition {
+/// A repetition of 10 s in `round` at `rate` 2xx/s with a p99 of `p99_us`, the server at
+/// `server_cpu` % and `mem_mib` MiB, oha at `generator_cpu` % of one core; `throttled` of
+/// 100 CFS periods stalled.
+#[allow(clippy::too_many_arguments)]
+fn rep(
+    round: u32,
+    rate: f64,
+    p99_us: f64,
+    server_cpu: f64,
+    generator_cpu: f64,
+    mem_mib: u64,
+    throttled: u64,
+) -> Repetition {
     let ok = (rate * 10.0).round() as u64;
     let wall = Duration::from_secs(10);
+    // A latency distribution with that p99: 98.5 % around a fifth of it, 1.5 % at it.
+    let mut histogram = crate::latency::histogram();
+    histogram
+        .record_n((p99_us * 1e3 / 5.0) as u64, 985)
+        .expect("in range");
+    histogram
+        .record_n((p99_us * 1e3) as u64, 15)
+        .expect("in range");
     Repetition {
+        round,
+        started: format!("2025-01-02T03:{:02}:{:02}Z", 5 + round, (rate as u64) % 60),
+        latency_histogram: Some(crate::latency::encode(&histogram).unwrap()),
         load: LoadReport {
             total: ok + 3,
             ok_2xx: ok,
@@ -47,10 +68,46 @@ fn rep(rate: f64, p99_us: f64, server_cpu: f64, generator_cpu: f64, mem_mib: u64
             wall,
             ok,
             &[(mem_mib << 20) - (256 << 10), mem_mib << 20],
+            Some((mem_mib + 2) << 20),
+            Some(Throttling {
+                periods: 100,
+                throttled_periods: throttled,
+                throttled_us: throttled * 45_000,
+            }),
         ),
-        generator: GeneratorUsage::from_readings(wall.mul_f64(generator_cpu / 100.0), wall, 1),
+        generator: GeneratorUsage::from_readings(wall.mul_f64(generator_cpu / 100.0), wall, 1, 1),
     }
 }
+
+/// Six rounds of `rep`, the rate scaled round by round by `factors`.
+fn rounds(
+    factors: [f64; 6],
+    rate: f64,
+    p99_us: f64,
+    server_cpu: f64,
+    generator_cpu: f64,
+    mem_mib: u64,
+    throttled: u64,
+) -> Vec<Repetition> {
+    factors
+        .iter()
+        .enumerate()
+        .map(|(round, f)| {
+            rep(
+                round as u32,
+                rate * f,
+                p99_us,
+                server_cpu,
+                generator_cpu,
+                mem_mib,
+                throttled,
+            )
+        })
+        .collect()
+}
+
+/// The machine's drift, round by round, which every cell of a group sees alike.
+const DRIFT: [f64; 6] = [1.0, 0.97, 1.02, 1.01, 0.98, 1.0];
 
 fn sample() -> RunResults {
     let matrix = Matrix {
@@ -60,7 +117,7 @@ fn sample() -> RunResults {
         endpoints: vec![Endpoint::Hello, Endpoint::Sleep { ms: 100 }],
         warmup: Duration::from_secs(3),
         duration: Duration::from_secs(10),
-        repetitions: 3,
+        repetitions: 6,
         startup_runs: 5,
         ..Matrix::default()
     };
@@ -79,6 +136,10 @@ fn sample() -> RunResults {
         ]),
         git_commit: "0123456789abcdef0123456789abcdef01234567".to_owned(),
         git_dirty: true,
+        cgroup: "v1 (tmpfs at /sys/fs/cgroup)".to_owned(),
+        cpu_topology: "server CPU 1 (siblings 1), generator CPU 0 (siblings 0): no core shared"
+            .to_owned(),
+        cpu_governor: "none (no cpufreq)".to_owned(),
         cargo_lock_sha256: "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
             .to_owned(),
         images: vec![
@@ -105,14 +166,28 @@ fn sample() -> RunResults {
         ],
     };
     let mut results = RunResults::new(provenance, matrix.clone());
+    results.sessions.push(Session {
+        started: "2025-01-02T03:04:05Z".to_owned(),
+        ended: Some("2025-01-02T03:30:00Z".to_owned()),
+        resumed: false,
+        forced_over: Vec::new(),
+        steal_percent: Some(0.4),
+    });
     let lifecycle = Lifecycle {
         ready_ms: Some(287.5),
         stop_ms: Some(12.25),
         killed: false,
     };
     let cells = matrix.cells();
-    // The last cell is left out: the run was interrupted before it.
-    for cell in &cells[..cells.len() - 1] {
+    // The run was interrupted during the last group: its first cell has two of its six
+    // repetitions, the last cell none.
+    let incomplete = &cells[cells.len() - 2];
+    results.record(CellResult::incomplete(
+        incomplete.clone(),
+        rounds(DRIFT, 6_000.0, 300.0, 40.0, 45.0, 3, 0)[..2].to_vec(),
+        lifecycle.clone(),
+    ));
+    for cell in &cells[..cells.len() - 2] {
         let mut result = measure(cell, lifecycle.clone());
         let image = results
             .provenance
@@ -158,46 +233,45 @@ fn measure(cell: &Cell, lifecycle: Lifecycle) -> CellResult {
     let reps = match (cell.endpoint, cell.connections) {
         (Endpoint::Sleep { .. }, c) => {
             let rate = f64::from(c) * 10.0 * if c == 64 { 0.97 } else { 0.995 };
-            vec![
-                rep(rate, 101_200.0, 2.0, 1.5, 3),
-                rep(rate * 1.001, 101_300.0, 2.1, 1.5, 3),
-                rep(rate * 0.999, 101_100.0, 2.0, 1.4, 3),
-            ]
+            rounds(
+                [1.0, 1.001, 0.999, 1.0, 1.0, 1.0],
+                rate,
+                101_200.0,
+                2.0,
+                1.5,
+                3,
+                0,
+            )
         }
-        (Endpoint::Hello, 1) => {
-            let rate = 6_100.0 * fast;
-            vec![
-                rep(rate, 310.0, 38.0 * v, 45.0, 3),
-                rep(rate * 1.01, 305.0, 38.5 * v, 45.0, 3),
-                rep(rate * 0.99, 315.0, 37.5 * v, 46.0, 3),
-            ]
+        // Hyper 4 % faster than axum in every round: a significant difference.
+        (Endpoint::Hello, 1) => rounds(DRIFT, 6_100.0 * fast, 310.0, 38.0 * v, 45.0, 3, 0),
+        // oha saturated, the server at 76 % of its core.
+        (Endpoint::Hello, _) if v == 1.0 && cell.framework == Framework::Axum => {
+            rounds(DRIFT, 76_400.0, 2_100.0, 76.0, 97.0, 5, 2)
         }
-        (Endpoint::Hello, _) if v == 1.0 && cell.framework == Framework::Axum => vec![
-            // oha saturated, the server at 76 % of its core.
-            rep(76_400.0, 2_100.0, 76.0, 97.0, 5),
-            rep(75_900.0, 2_150.0, 75.5, 97.5, 5),
-            rep(76_800.0, 2_050.0, 76.5, 96.5, 5),
-        ],
-        (Endpoint::Hello, _) if v == 1.0 => vec![
-            // A noisy cell: the third repetition fell behind.
-            rep(79_000.0, 1_900.0, 79.0, 95.0, 5),
-            rep(78_600.0, 1_950.0, 78.0, 95.0, 5),
-            rep(61_000.0, 2_600.0, 61.0, 80.0, 5),
-        ],
+        // A noisy cell: the last repetition fell behind. Against axum, round by round, no
+        // significant difference.
+        (Endpoint::Hello, _) if v == 1.0 => rounds(
+            [1.0, 0.99, 1.01, 1.0, 0.97, 0.80],
+            78_600.0,
+            1_950.0,
+            78.0,
+            95.0,
+            5,
+            2,
+        ),
         (Endpoint::Hello, _) if cell.framework == Framework::Hyper => {
             return CellResult::failed(
                 cell.clone(),
                 Stage::Load,
                 "OOM-killed: the container exceeded its 1024 MiB memory limit".to_owned(),
-                vec![rep(49_000.0, 2_700.0, 49.5, 62.0, 1020)],
+                vec![rep(0, 49_000.0, 2_700.0, 49.5, 62.0, 1020, 100)],
                 lifecycle,
             );
         }
-        (Endpoint::Hello, _) => vec![
-            rep(47_800.0, 2_600.0, 49.6, 60.0, 4),
-            rep(48_200.0, 2_550.0, 49.7, 60.5, 4),
-            rep(48_000.0, 2_580.0, 49.5, 60.2, 4),
-        ],
+        // 0.5 vCPU, 64 connections: every period throttled, 64 × 100 / 480k = 1.3 % of
+        // requests stalled: p99 on the cliff.
+        (Endpoint::Hello, _) => rounds(DRIFT, 48_000.0, 45_000.0, 49.6, 60.0, 4, 100),
     };
     CellResult::measured(cell.clone(), reps, lifecycle)
 }
@@ -213,6 +287,7 @@ fn csv_snapshot() {
     let mut reader = ::csv::Reader::from_reader(csv.as_bytes());
     assert_eq!(reader.headers().unwrap().len(), CSV_COLUMNS.len());
     assert_eq!(reader.records().count(), 15, "a row per recorded cell");
+    assert!(csv.contains(",incomplete,"));
     insta::assert_snapshot!(csv);
 }
 
@@ -222,4 +297,52 @@ fn json_snapshot_reads_back() {
     let json = json(&results);
     assert_eq!(RunResults::from_json(&json).unwrap(), results);
     insta::assert_snapshot!(json);
+}
+
+#[test]
+fn a_fallback_to_processes_is_said_first_and_claims_no_quota() {
+    let matrix = Matrix {
+        backend: crate::catalog::Backend::Process,
+        frameworks: vec![Framework::Axum, Framework::Hyper],
+        connections: vec![64],
+        repetitions: 6,
+        ..Matrix::default()
+    };
+    let mut results = RunResults::new(Provenance::default(), matrix.clone());
+    results.backend_fallback = Some("no Docker engine answers at /var/run/docker.sock".to_owned());
+    for cell in matrix.cells() {
+        assert_eq!(cell.base, Packaging::Process);
+        let reps = rounds(DRIFT, 90_000.0, 900.0, 97.0, 99.0, 4, 0)
+            .into_iter()
+            .map(|mut r| {
+                r.server.throttling = None;
+                r
+            })
+            .collect();
+        results.record(CellResult::measured(cell, reps, Lifecycle::default()));
+    }
+    let markdown = markdown(&results);
+    let first_paragraph = markdown.split("\n\n").nth(1).unwrap();
+    assert!(
+        first_paragraph.starts_with("> **Measured with the process backend, by fallback**"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("## no quota (CPU 1, WORKERS=1) · /hello · 64 connections"),
+        "{markdown}"
+    );
+    assert!(
+        !markdown.contains("vCPU"),
+        "no quota, no per-vCPU figure:\n{markdown}"
+    );
+    assert!(
+        !markdown.contains("generator-bound"),
+        "nothing to be bound against"
+    );
+    assert!(
+        results
+            .cells
+            .iter()
+            .all(|c| c.summary.as_ref().unwrap().rate_per_vcpu.is_none())
+    );
 }

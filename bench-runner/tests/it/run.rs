@@ -1,7 +1,9 @@
 //! `bench-runner run` as users call it, against a real engine: a quick run writes all three
-//! result files with real measurements; an interrupted run leaves no container and keeps its
-//! finished cells; `--resume` completes it; a service that never becomes ready is a failed
-//! cell, recorded with its reason, and the run's exit status says so.
+//! result files with real measurements (HDR latency, throttling, memory) and passes its
+//! timing check; `--out` never writes over a run; `--resume` refuses a run whose sources
+//! differ unless forced; an interrupted run leaves no container and keeps its repetitions;
+//! `--resume` completes it; a service that never becomes ready is a failed cell, recorded
+//! with its reason, and the run's exit status says so.
 //!
 //! One test, in phases: every run removes the containers earlier runs left behind, so two
 //! runs at once would remove each other's.
@@ -12,7 +14,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bench_core::catalog::Framework;
-use bench_core::results::{Artifact, Outcome, RunResults, Stage};
+use bench_core::results::{Artifact, Flag, FlagKind, Outcome, RunResults, Stage};
 use bench_runner::server::RUN_LABEL;
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
@@ -31,7 +33,7 @@ const SHORT_CELLS: [&str; 10] = [
     "--duration",
     "1s",
     "--repetitions",
-    "1",
+    "2",
     "--startup-runs",
     "0",
 ];
@@ -124,7 +126,46 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
             "{}: server CPU",
             cell.id
         );
-        assert!(summary.mem_peak_bytes.median > 0.0, "{}: memory", cell.id);
+        assert!(summary.anon_mean_bytes.median > 0.0, "{}: memory", cell.id);
+        assert!(
+            summary.peak_bytes.unwrap_or(0) > 0,
+            "{}: peak memory",
+            cell.id
+        );
+        let latency = summary
+            .latency
+            .unwrap_or_else(|| panic!("{}: no HDR latency", cell.id));
+        let ok: u64 = cell.repetitions.iter().map(|r| r.load.ok_2xx).sum();
+        assert_eq!(latency.count, ok, "{}: every 2xx in the histogram", cell.id);
+        assert!(
+            latency.p50_us <= latency.p99_us && latency.p99_us <= latency.max_us,
+            "{}: {latency:?}",
+            cell.id
+        );
+        assert!(
+            cell.repetitions
+                .iter()
+                .all(|r| r.server.throttling.is_some_and(|t| t.periods > 0)),
+            "{}: CFS periods counted",
+            cell.id
+        );
+    }
+    // The timing check: /sleep/100 at 16 connections must give 160 req/s within 5 %.
+    let sleep = results
+        .cells
+        .iter()
+        .find(|c| c.id.contains("sleep"))
+        .expect("the /sleep/100 cell");
+    match sleep.flag(FlagKind::TimingCheck) {
+        Some(Flag::TimingCheck {
+            within_tolerance,
+            deviation_percent,
+            ..
+        }) => assert!(
+            within_tolerance,
+            "timing check off by {deviation_percent:.2} %"
+        ),
+        other => panic!("no timing check: {other:?}"),
     }
     assert_eq!(results.startup.len(), 2, "the image and the bare binary");
     let [image] = results.provenance.images.as_slice() else {
@@ -157,7 +198,62 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
         "the quick run left containers"
     );
 
-    // A run of four short cells, interrupted once the first is on disk.
+    // --out never writes over a run.
+    let output = bench_runner()
+        .arg("--out")
+        .arg(&quick)
+        .output()
+        .await
+        .expect("bench-runner runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "--out over a run: {stderr}");
+    assert!(
+        stderr.contains("--out") && stderr.contains("exists already"),
+        "{stderr}"
+    );
+
+    // --resume refuses a run recorded from other sources, naming the difference, and
+    // --force resumes it anyway and records that.
+    let json = std::fs::read_to_string(quick.join("results.json")).expect("results.json");
+    let moved = json.replacen(
+        &format!("\"git_commit\": \"{}\"", results.provenance.git_commit),
+        "\"git_commit\": \"0000000000000000000000000000000000000000\"",
+        1,
+    );
+    assert_ne!(moved, json, "the commit is in results.json");
+    std::fs::write(quick.join("results.json"), moved).expect("results.json rewritten");
+    let output = bench_runner()
+        .arg("--resume")
+        .arg(&quick)
+        .output()
+        .await
+        .expect("bench-runner runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "resume over another commit: {stderr}"
+    );
+    assert!(stderr.contains("git commit 000000000000"), "{stderr}");
+    let output = bench_runner()
+        .arg("--resume")
+        .arg(&quick)
+        .arg("--force")
+        .output()
+        .await
+        .expect("bench-runner runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "resume --force: {stderr}");
+    let forced = read_results(&quick).expect("results.json after --force");
+    let session = forced.sessions.last().expect("a session per invocation");
+    assert!(session.resumed);
+    assert!(
+        session.forced_over.iter().any(|d| d.contains("git commit")),
+        "{:?}",
+        session.forced_over
+    );
+    assert_eq!(forced.cells, results.cells, "nothing was left to measure");
+
+    // A run of four short cells in two groups, interrupted once a repetition is on disk.
     let interrupted = scratch.path().join("interrupted");
     let mut child = bench_runner()
         .args([
@@ -201,9 +297,13 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
     );
     let kept = read_results(&interrupted).expect("results.json survives the interruption");
     assert!(
-        !kept.cells.is_empty() && kept.cells.len() < 4,
-        "{} of 4 cells kept",
-        kept.cells.len()
+        kept.cells.iter().any(|c| !c.repetitions.is_empty())
+            && kept.cells.iter().filter(|c| !c.is_incomplete()).count() < 4,
+        "kept: {:?}",
+        kept.cells
+            .iter()
+            .map(|c| (&c.id, &c.outcome, c.repetitions.len()))
+            .collect::<Vec<_>>()
     );
 
     // --resume measures only what is missing.
@@ -223,12 +323,27 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
             .iter()
             .find(|c| c.id == cell.id)
             .expect("kept cell");
-        assert_eq!(
-            again, cell,
-            "{}: a finished cell is not measured again",
-            cell.id
-        );
+        if cell.is_incomplete() {
+            assert_eq!(
+                again.repetitions[..cell.repetitions.len()],
+                cell.repetitions[..],
+                "{}: kept repetitions are kept",
+                cell.id
+            );
+        } else {
+            assert_eq!(
+                again, cell,
+                "{}: a finished cell is not measured again",
+                cell.id
+            );
+        }
     }
+    // Within a group, every round ran every cell.
+    for cell in &done.cells {
+        let rounds: Vec<u32> = cell.repetitions.iter().map(|r| r.round).collect();
+        assert_eq!(rounds, [0, 1], "{}", cell.id);
+    }
+    assert_eq!(done.comparisons.len(), 2, "two groups: c=1 and c=8");
     assert!(
         done.cells.iter().all(|cell| cell.summary.is_some()),
         "{stderr}"
