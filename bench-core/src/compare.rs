@@ -2,8 +2,8 @@
 //! quota, endpoint and load) ran their repetitions in interleaved rounds, so repetition r of
 //! one cell and repetition r of another ran minutes apart at most and saw the same machine.
 //! Each comparison is the median of the per-round ratios, with an order-statistic interval;
-//! a difference is called one only when that interval excludes 1 (with six rounds, when
-//! every round agrees: a sign test at p ≈ 0.03).
+//! a difference is called one only when that interval excludes 1 (with twelve rounds, when
+//! ten of them agree: a sign test at p ≈ 0.04; with six, when all six do, p ≈ 0.03).
 //!
 //! Between runs, [`reproducibility`] sets two runs' cells and pairwise orders side by side.
 

@@ -34,7 +34,7 @@ pub const CELL_OVERHEAD: Duration = Duration::from_secs(2);
 /// What the runner expects a repetition to cost beyond its load: starting oha's process, and
 /// reading back every request oha stored (about 2.5 µs each) into the HDR histogram. Used
 /// only for estimates.
-pub const REPETITION_OVERHEAD: Duration = Duration::from_millis(800);
+pub const REPETITION_OVERHEAD: Duration = Duration::from_millis(600);
 
 /// What the runner expects one cold start of an image to cost in the startup phase: start to
 /// first 200 is about 0.3 s on this kind of machine, stopping and removing the rest.
@@ -336,19 +336,20 @@ fn cpuset(text: &str) -> CpuSet {
 }
 
 impl Default for Matrix {
-    /// The default run: about ten minutes on two cores ([`Matrix::estimate`] says 8 min 52 s,
+    /// The default run: about ten minutes on two cores ([`Matrix::estimate`] says 9 min 35 s,
     /// builds aside).
     ///
     /// Every framework of the catalog on `scratch`, at 0.5 vCPU (Fargate's 0.5 vCPU / 1 GiB
     /// size), at 1 connection (latency-bound: each framework's own latency) and 64
     /// connections (throughput-bound: the quota is saturated while one core of oha keeps
-    /// up), on `/hello`; 2 s of warm-up, then 6 interleaved rounds of 3 s; 5 cold starts per
-    /// image. Six rounds, because six is the fewest for a 95 % order-statistic interval of a
-    /// median; 3 s each to fit them in ten minutes. Short rounds are safe: 3 s at 0.5 vCPU is
-    /// 30 CFS periods and about 150k requests at 64 connections, so a round's own noise is
-    /// small next to the drift between rounds (15 % within minutes here), which the rounds
-    /// exist to pair out; more, shorter rounds sample that drift better than three long
-    /// ones. The 1 vCPU cells are left out to fit nine frameworks in ten minutes: at 64
+    /// up), on `/hello`; 2 s of warm-up, then 12 interleaved rounds of 1.5 s; 5 cold starts
+    /// per image. Twelve rounds because the 95 % interval of a median of twelve is
+    /// `[x(3), x(10)]`, which two stray rounds on either side cannot move, where six give
+    /// only `[min, max]`: two default runs of six rounds of 3 s here had single rounds 50 %
+    /// off their cell's median, and intervals as wide as the differences they were to
+    /// judge. 1.5 s each to fit them in ten minutes, which is safe: 1.5 s at 0.5 vCPU is 15
+    /// CFS periods and 20–50k requests, small noise next to the drift between rounds that the
+    /// rounds exist to pair out. The 1 vCPU cells are left out to fit nine frameworks in ten minutes: at 64
     /// connections one core of oha cannot saturate one core of most servers
     /// (generator-bound), and at 1 connection they repeat the 0.5 vCPU latency.
     /// `matrices/full.toml` is the full sweep. The server runs on CPU 1, oha on CPU 0.
@@ -361,8 +362,8 @@ impl Default for Matrix {
             connections: vec![1, 64],
             endpoints: vec![Endpoint::Hello],
             warmup: Duration::from_secs(2),
-            duration: Duration::from_secs(3),
-            repetitions: 6,
+            duration: Duration::from_millis(1500),
+            repetitions: 12,
             startup_runs: 5,
             server_cpus: cpuset("1"),
             generator_cpus: cpuset("0"),
@@ -373,7 +374,7 @@ impl Default for Matrix {
 }
 
 impl Matrix {
-    /// `--quick`: a smoke run of about two minutes ([`Matrix::estimate`] says 2 min 19 s)
+    /// `--quick`: a smoke run of about two minutes ([`Matrix::estimate`] says 2 min 11 s)
     /// that touches every framework and the timing check.
     ///
     /// Every framework on `scratch` at 1 vCPU and 16 connections, on `/hello` and
@@ -1033,14 +1034,14 @@ mod tests {
         let default = Matrix::default();
         default.validate().unwrap();
         assert_eq!(default.cells().len(), 2 * Framework::ALL.len());
-        assert_eq!(default.cell_estimate(), Duration::from_millis(26_800));
-        assert_eq!(default.estimate(), Duration::from_millis(531_900));
+        assert_eq!(default.cell_estimate(), Duration::from_millis(29_200));
+        assert_eq!(default.estimate(), Duration::from_millis(575_100));
 
         let quick = Matrix::quick();
         quick.validate().unwrap();
         assert_eq!(quick.cells().len(), 2 * Framework::ALL.len());
-        assert_eq!(quick.estimate(), Duration::from_millis(138_600));
-        assert_eq!(quick.remaining_estimate(3), Duration::from_millis(19_800));
+        assert_eq!(quick.estimate(), Duration::from_millis(131_400));
+        assert_eq!(quick.remaining_estimate(3), Duration::from_millis(18_600));
     }
 
     #[test]
@@ -1251,10 +1252,10 @@ mod tests {
         assert_eq!(matrix.frameworks, Framework::ALL);
         assert_eq!(matrix.bases, Base::ALL);
         assert_eq!(matrix.cells().len(), Framework::ALL.len() * 3 * 3 * 4 * 2);
-        // "cells of about 40 s … about seven and a quarter hours", as the file says.
-        assert_eq!(matrix.cell_estimate(), Duration::from_millis(39_800));
+        // "cells of about 42 s … about seven and a half hours", as the file says.
+        assert_eq!(matrix.cell_estimate(), Duration::from_millis(42_200));
         let hours = matrix.estimate().as_secs_f64() / 3600.0;
-        assert!((7.1..7.4).contains(&hours), "{hours} h");
+        assert!((7.4..7.7).contains(&hours), "{hours} h");
     }
 
     #[test]
