@@ -657,6 +657,49 @@ mod tests {
         assert!(stat_value(stat, "usage").is_err());
     }
 
+    /// A "service" that is a shell script: `on_term` is what it does on SIGTERM.
+    fn script(dir: &Path, on_term: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("service.sh");
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\ntrap '{on_term}' TERM\nwhile :; do sleep 0.05; done\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    #[tokio::test]
+    async fn a_stop_is_killed_only_when_sigkill_was_sent() {
+        let limits = Limits {
+            vcpus: 1.0,
+            memory_bytes: 1 << 30,
+            cpuset: "0".parse().unwrap(),
+            workers: 1,
+            shutdown_grace: Duration::ZERO,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let polite = Target::Binary(script(dir.path(), "exit 0"));
+        let server = Server::start(None, &polite, &limits, &HashMap::new())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let stopped = server.stop().await.unwrap();
+        assert!(!stopped.killed, "{stopped:?}");
+        assert_eq!(stopped.exit_code, Some(0));
+
+        let dir = tempfile::tempdir().unwrap();
+        let stubborn = Target::Binary(script(dir.path(), ""));
+        let server = Server::start(None, &stubborn, &limits, &HashMap::new())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let stopped = server.stop().await.unwrap();
+        assert!(stopped.killed, "{stopped:?}");
+        assert_eq!(stopped.exit_code, None, "ended by a signal");
+    }
+
     #[test]
     fn the_process_backend_reads_its_own_usage() {
         let usage = process_usage(std::process::id()).unwrap();
