@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Framework, Packaging};
 use crate::plan::GroupKey;
-use crate::results::{CellResult, Outcome, RunResults};
+use crate::results::{CellResult, Outcome, Provenance, RunResults};
 use crate::stats::{CONFIDENCE, INTERVAL_METHOD, Interval, Sample};
 
 /// The framework every other is expressed against: plain hyper, the no-framework baseline.
@@ -439,6 +439,267 @@ impl Reproducibility {
     }
 }
 
+/// The default noise band of [`compare_runs`]: changes within ±5 % are not called changes.
+pub const DEFAULT_THRESHOLD: f64 = 0.05;
+
+/// The method of [`shift`], named wherever a change between runs is shown.
+pub const SHIFT_METHOD: &str = "Hodges-Lehmann estimate of the ratio (the median of all pairwise ratios of the two runs' repetitions) with its distribution-free 95 % interval from the Mann-Whitney U distribution (normal approximation)";
+
+/// How much `new` differs from `base`, as a ratio: the Hodges–Lehmann estimate (the median
+/// of every `new[j] / base[i]`, taken on a log scale) with its 95 % interval, the order
+/// statistics of those ratios at the Mann–Whitney critical value. The interval excludes 1
+/// exactly when a two-sided Mann–Whitney test rejects "no shift" at 5 %. `None` without
+/// positive values on both sides; no interval when the samples are too small for one.
+pub fn shift(base: &[f64], new: &[f64]) -> Option<PairedRatio> {
+    let base: Vec<f64> = base.iter().copied().filter(|v| *v > 0.0).collect();
+    let new: Vec<f64> = new.iter().copied().filter(|v| *v > 0.0).collect();
+    if base.is_empty() || new.is_empty() {
+        return None;
+    }
+    let mut logs: Vec<f64> = new
+        .iter()
+        .flat_map(|n| base.iter().map(move |b| (n / b).ln()))
+        .collect();
+    logs.sort_by(f64::total_cmp);
+    let median = Sample::new(logs.clone()).ok()?.median().exp();
+    let (m, n) = (base.len() as f64, new.len() as f64);
+    let pairs = logs.len();
+    // The lower critical value of U at 5 %, two-sided: mn/2 − 1.96·√(mn(m+n+1)/12).
+    let critical = (m * n / 2.0 - 1.96 * (m * n * (m + n + 1.0) / 12.0).sqrt()).floor();
+    let interval = (critical >= 1.0).then(|| {
+        let k = critical as usize;
+        Interval {
+            low: logs[k - 1].exp(),
+            high: logs[pairs - k].exp(),
+            coverage: CONFIDENCE,
+        }
+    });
+    Some(PairedRatio {
+        rounds: base.len().min(new.len()),
+        median,
+        interval,
+    })
+}
+
+/// What a change between runs is called.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The whole interval of the change lies above +threshold.
+    Faster,
+    /// The whole interval lies below −threshold.
+    Slower,
+    /// The interval excludes no change but reaches into the noise band.
+    WithinNoise,
+    /// The interval holds no change.
+    NoSignificantChange,
+    /// Too few repetitions for an interval.
+    Unknown,
+}
+
+impl Verdict {
+    /// The verdict on a rate's change (higher is better) with noise band `threshold`.
+    pub fn of(change: &PairedRatio, threshold: f64) -> Verdict {
+        let Some(interval) = change.interval else {
+            return Verdict::Unknown;
+        };
+        if interval.low > 1.0 + threshold {
+            Verdict::Faster
+        } else if interval.high < 1.0 - threshold {
+            Verdict::Slower
+        } else if interval.low > 1.0 || interval.high < 1.0 {
+            Verdict::WithinNoise
+        } else {
+            Verdict::NoSignificantChange
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Faster => "faster",
+            Verdict::Slower => "slower",
+            Verdict::WithinNoise => "within noise",
+            Verdict::NoSignificantChange => "no significant change",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// One cell in a base run and a new run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellChange {
+    pub id: String,
+    /// Median 2xx rates.
+    pub base_rate: f64,
+    pub new_rate: f64,
+    /// New over base, per [`shift`]: the 2xx rate, p99 and CPU µs per request.
+    pub rate: Option<PairedRatio>,
+    pub p99: Option<PairedRatio>,
+    pub cpu_per_request: Option<PairedRatio>,
+    /// On the 2xx rate.
+    pub verdict: Verdict,
+}
+
+/// Two runs compared cell by cell, for a person or a CI gate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunComparison {
+    pub base: String,
+    pub new: String,
+    /// The noise band, as a fraction.
+    pub threshold: f64,
+    pub cells: Vec<CellChange>,
+    /// Cells measured in one run only.
+    pub only_in_base: Vec<String>,
+    pub only_in_new: Vec<String>,
+    /// Medians and orderings side by side.
+    pub reproducibility: Reproducibility,
+}
+
+/// Compares `new` against `base` cell by cell with noise band `threshold` (a fraction).
+pub fn compare_runs(
+    base_name: &str,
+    base: &RunResults,
+    new_name: &str,
+    new: &RunResults,
+    threshold: f64,
+) -> RunComparison {
+    let measured_ids = |run: &RunResults| -> Vec<String> {
+        run.cells
+            .iter()
+            .filter(|c| measured(c))
+            .map(|c| c.id.clone())
+            .collect()
+    };
+    let (base_ids, new_ids) = (measured_ids(base), measured_ids(new));
+    let find = |run: &RunResults, id: &str| {
+        run.cells
+            .iter()
+            .find(|c| c.id == id && measured(c))
+            .cloned()
+    };
+    let values = |cell: &CellResult, f: fn(&crate::results::Repetition) -> Option<f64>| {
+        cell.repetitions.iter().filter_map(f).collect::<Vec<f64>>()
+    };
+    let mut cells = Vec::new();
+    for id in base_ids.iter().filter(|id| new_ids.contains(id)) {
+        let (Some(a), Some(b)) = (find(base, id), find(new, id)) else {
+            continue;
+        };
+        let rate = |r: &crate::results::Repetition| Some(r.load.rate_2xx);
+        let p99 = |r: &crate::results::Repetition| r.p99_us();
+        let cpu = |r: &crate::results::Repetition| r.server.cpu_us_per_ok_request;
+        let rate_change = shift(&values(&a, rate), &values(&b, rate));
+        cells.push(CellChange {
+            id: id.clone(),
+            base_rate: median_rate(&a),
+            new_rate: median_rate(&b),
+            verdict: rate_change.map_or(Verdict::Unknown, |c| Verdict::of(&c, threshold)),
+            rate: rate_change,
+            p99: shift(&values(&a, p99), &values(&b, p99)),
+            cpu_per_request: shift(&values(&a, cpu), &values(&b, cpu)),
+        });
+    }
+    RunComparison {
+        base: base_name.to_owned(),
+        new: new_name.to_owned(),
+        threshold,
+        cells,
+        only_in_base: base_ids
+            .iter()
+            .filter(|id| !new_ids.contains(id))
+            .cloned()
+            .collect(),
+        only_in_new: new_ids
+            .iter()
+            .filter(|id| !base_ids.contains(id))
+            .cloned()
+            .collect(),
+        reproducibility: reproducibility(base_name, base, new_name, new),
+    }
+}
+
+/// Where two runs' machines differ (host, CPU model, kernel), in words; a comparison across
+/// machines mixes the machines' difference into every cell.
+pub fn machine_differences(base: &Provenance, new: &Provenance) -> Vec<String> {
+    [
+        ("host", &base.host, &new.host),
+        ("CPU model", &base.cpu_model, &new.cpu_model),
+        ("kernel", &base.kernel, &new.kernel),
+    ]
+    .into_iter()
+    .filter(|(_, a, b)| a != b)
+    .map(|(name, a, b)| format!("{name}: {a} → {b}"))
+    .collect()
+}
+
+impl RunComparison {
+    /// Whether any cell is slower beyond the noise band: the CI gate's failure.
+    pub fn any_slower(&self) -> bool {
+        self.cells.iter().any(|c| c.verdict == Verdict::Slower)
+    }
+
+    /// The comparison as markdown: the method, a row per cell, the cells in one run only,
+    /// then the reproducibility view.
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "# `{}` against `{}`\n", self.new, self.base);
+        let _ = writeln!(
+            out,
+            "Each change is new over base: the {SHIFT_METHOD}. A cell is **slower** or **faster** when the whole interval of its 2xx rate's change lies beyond ±{:.0} % (the noise band, `--threshold`), **within noise** when the interval excludes no change but reaches into the band, and **no significant change** when it holds no change. Runs minutes apart include the machine's drift: compare runs of one session on one machine.\n",
+            self.threshold * 100.0
+        );
+        out.push_str("| cell | base req/s | new req/s | req/s change (95 % interval) | p99 change | CPU µs/req change | verdict |\n");
+        out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | --- |\n");
+        let change = |c: &Option<PairedRatio>| {
+            c.map_or_else(
+                || "–".to_owned(),
+                |c| {
+                    let pct = |v: f64| format!("{:+.1}", (v - 1.0) * 100.0);
+                    match c.interval {
+                        Some(i) => {
+                            format!("{} % [{}, {}]", pct(c.median), pct(i.low), pct(i.high))
+                        }
+                        None => format!("{} %", pct(c.median)),
+                    }
+                },
+            )
+        };
+        for cell in &self.cells {
+            let _ = writeln!(
+                out,
+                "| `{}` | {:.0} | {:.0} | {} | {} | {} | {} |",
+                cell.id,
+                cell.base_rate,
+                cell.new_rate,
+                change(&cell.rate),
+                change(&cell.p99),
+                change(&cell.cpu_per_request),
+                cell.verdict.name()
+            );
+        }
+        out.push('\n');
+        for (name, ids) in [("base", &self.only_in_base), ("new", &self.only_in_new)] {
+            if !ids.is_empty() {
+                let list: Vec<String> = ids.iter().map(|id| format!("`{id}`")).collect();
+                let _ = writeln!(out, "Only in the {name} run: {}.\n", list.join(", "));
+            }
+        }
+        let count = |v: Verdict| self.cells.iter().filter(|c| c.verdict == v).count();
+        let _ = writeln!(
+            out,
+            "{} cells: {} slower, {} faster, {} within noise, {} with no significant change.\n",
+            self.cells.len(),
+            count(Verdict::Slower),
+            count(Verdict::Faster),
+            count(Verdict::WithinNoise),
+            count(Verdict::NoSignificantChange)
+        );
+        let reproducibility = self.reproducibility.markdown();
+        out.push_str(&reproducibility.replacen("# Reproducibility:", "## Side by side:", 1));
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -559,5 +820,83 @@ mod tests {
         let reversed = reproducibility("a", &run(1.1), "b", &run(0.9));
         assert!(reversed.pairs[0].reversed_significantly());
         assert!(reversed.markdown().contains("1 reversed significantly"));
+    }
+
+    #[test]
+    fn hodges_lehmann_shift_and_its_interval() {
+        let base: Vec<f64> = (0..12).map(|i| 100.0 + f64::from(i)).collect();
+        let slower: Vec<f64> = base.iter().map(|v| v * 0.8).collect();
+        let change = shift(&base, &slower).unwrap();
+        assert!((change.median - 0.8).abs() < 0.02, "{change:?}");
+        let interval = change.interval.unwrap();
+        assert!(interval.high < 1.0 && interval.low < 0.8, "{interval:?}");
+        assert_eq!(Verdict::of(&change, DEFAULT_THRESHOLD), Verdict::Slower);
+
+        // The same samples: no change, and the interval holds 1.
+        let same = shift(&base, &base).unwrap();
+        assert!((same.median - 1.0).abs() < 1e-12);
+        assert_eq!(
+            Verdict::of(&same, DEFAULT_THRESHOLD),
+            Verdict::NoSignificantChange
+        );
+
+        // 2 % faster on a quiet machine (±0.3 %): significant, but inside a 5 % band. On
+        // `base`'s ±5 % it would be no significant change.
+        let quiet: Vec<f64> = (0..12).map(|i| 100.0 + f64::from(i) * 0.05).collect();
+        let nudged: Vec<f64> = quiet.iter().map(|v| v * 1.02).collect();
+        let small = shift(&quiet, &nudged).unwrap();
+        assert!(small.interval.unwrap().low > 1.0, "{small:?}");
+        assert_eq!(Verdict::of(&small, DEFAULT_THRESHOLD), Verdict::WithinNoise);
+        assert_eq!(Verdict::of(&small, 0.01), Verdict::Faster);
+
+        // Two values a side: no interval at 95 %.
+        assert_eq!(shift(&[1.0, 2.0], &[3.0, 4.0]).unwrap().interval, None);
+        assert!(shift(&[], &[1.0]).is_none());
+    }
+
+    #[test]
+    fn runs_compare_cell_by_cell_and_gate() {
+        let steady = [1.0; 6];
+        let run = |axum: f64, with_rocket: bool| {
+            let mut results = RunResults::new(Provenance::default(), Matrix::default());
+            results.record(drifting(Framework::Axum, axum, &steady));
+            results.record(drifting(Framework::Hyper, 1.0, &steady));
+            if with_rocket {
+                results.record(drifting(Framework::Rocket, 0.6, &steady));
+            }
+            results
+        };
+        let comparison = compare_runs("a", &run(1.0, true), "b", &run(0.8, false), 0.05);
+        assert_eq!(comparison.cells.len(), 2);
+        assert_eq!(
+            comparison.cells[0].verdict,
+            Verdict::Slower,
+            "{:?}",
+            comparison.cells[0]
+        );
+        assert_eq!(comparison.cells[1].verdict, Verdict::NoSignificantChange);
+        assert!(comparison.any_slower());
+        assert_eq!(comparison.only_in_base.len(), 1);
+        let markdown = comparison.markdown();
+        assert!(markdown.contains("| slower |"), "{markdown}");
+        assert!(
+            markdown.contains("Only in the base run: `rocket/"),
+            "{markdown}"
+        );
+
+        let same = compare_runs("a", &run(1.0, false), "b", &run(1.0, false), 0.05);
+        assert!(!same.any_slower());
+
+        let here = Provenance {
+            host: "vm".to_owned(),
+            kernel: "6.18".to_owned(),
+            ..Provenance::default()
+        };
+        let there = Provenance {
+            kernel: "6.1".to_owned(),
+            ..here.clone()
+        };
+        assert!(machine_differences(&here, &here).is_empty());
+        assert_eq!(machine_differences(&here, &there), ["kernel: 6.18 → 6.1"]);
     }
 }

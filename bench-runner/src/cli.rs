@@ -56,9 +56,12 @@ pub enum Command {
     ///
     /// Settings come from the default matrix (or --quick), then --config, then the flags.
     Run(Box<RunArgs>),
-    /// Sets two runs of the same matrix side by side: each cell's median rate and % of hyper
-    /// in both, their median absolute difference, and every pairwise order the first run
-    /// called significant and what became of it in the second. Markdown on stdout.
+    /// Compares a new run with a base run, cell by cell: the change in req/s, p99 and CPU µs
+    /// per request with their intervals, and a verdict (slower, faster, within noise, no
+    /// significant change); then both runs side by side (medians, % of hyper, orderings).
+    ///
+    /// Exit status: 0 when no cell is slower beyond --threshold, 1 when one is (a CI gate),
+    /// 2 on bad input or runs from different machines.
     Compare(CompareArgs),
     /// The load generator's child process (internal): pins itself to CPUS and runs oha with
     /// the arguments after `--`.
@@ -145,10 +148,38 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The earlier run's results directory (or its results.json)
-    pub first: PathBuf,
-    /// The later run's results directory (or its results.json)
-    pub second: PathBuf,
+    /// The base run's results directory (or its results.json)
+    pub base: PathBuf,
+    /// The new run's results directory (or its results.json)
+    pub new: PathBuf,
+    /// The noise band in percent: a change whose whole interval lies within it is not called
+    /// slower or faster
+    #[arg(long, value_name = "PERCENT", default_value = "5", value_parser = parse_percent)]
+    pub threshold: f64,
+    /// Compare runs made on different hosts, CPU models or kernels (refused otherwise)
+    #[arg(long)]
+    pub allow_different_hosts: bool,
+    /// The output's format
+    #[arg(long, value_enum, default_value = "markdown")]
+    pub format: CompareFormat,
+}
+
+/// What `compare` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CompareFormat {
+    Markdown,
+    Json,
+}
+
+/// `5` or `5%`: a percentage from 0 to 100, as a fraction.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%').trim();
+    match number.parse::<f64>() {
+        Ok(value) if (0.0..=100.0).contains(&value) => Ok(value / 100.0),
+        _ => Err(format!(
+            "'{text}' is not a percentage from 0 to 100 (like 5 or 2.5%)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

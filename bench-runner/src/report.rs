@@ -1,33 +1,69 @@
-//! `bench-runner compare`: reads two finished runs and prints, as markdown, how far the
-//! second reproduces the first (`bench_core::compare::reproducibility`). It reads results
-//! only; it measures nothing.
+//! `bench-runner compare`: reads two finished runs and says, cell by cell, whether the new
+//! one is slower or faster than the base beyond the noise band
+//! (`bench_core::compare::compare_runs`), with both runs side by side. It reads results
+//! only; it measures nothing. The exit status is the CI gate: 0 when nothing is slower, 1
+//! when something is, 2 on bad input.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use bench_core::compare::{compare_runs, machine_differences};
 use bench_core::results::RunResults;
 
-use crate::cli::CompareArgs;
+use crate::cli::{CompareArgs, CompareFormat};
 
-/// Prints the comparison of the two runs of `args`.
+/// Bad input: unreadable runs, or runs of different machines.
+const BAD_INPUT: u8 = 2;
+
+/// Compares the two runs of `args` and prints the comparison.
 pub fn compare_command(args: &CompareArgs) -> Result<ExitCode> {
-    let first = read(&args.first)?;
-    let second = read(&args.second)?;
+    match compare(args) {
+        Ok(code) => Ok(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            Ok(ExitCode::from(BAD_INPUT))
+        }
+    }
+}
+
+fn compare(args: &CompareArgs) -> Result<ExitCode> {
+    let base = read(&args.base)?;
+    let new = read(&args.new)?;
+    let differences = machine_differences(&base.provenance, &new.provenance);
+    if !differences.is_empty() && !args.allow_different_hosts {
+        bail!(
+            "the runs were made on different machines, so every cell would carry the \
+             machines' difference:\n  - {}\n(pass --allow-different-hosts to compare them \
+             anyway)",
+            differences.join("\n  - ")
+        );
+    }
     let name = |path: &Path| {
         path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         )
     };
-    let comparison = bench_core::compare::reproducibility(
-        &name(&args.first),
-        &first,
-        &name(&args.second),
-        &second,
+    let comparison = compare_runs(
+        &name(&args.base),
+        &base,
+        &name(&args.new),
+        &new,
+        args.threshold,
     );
-    print!("{}", comparison.markdown());
-    Ok(ExitCode::SUCCESS)
+    match args.format {
+        CompareFormat::Markdown => print!("{}", comparison.markdown()),
+        CompareFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&comparison).context("could not write JSON")?
+        ),
+    }
+    Ok(if comparison.any_slower() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A run's results from its directory or its `results.json`.

@@ -45,3 +45,66 @@ fn help_names_both_commands() {
         "{stdout}"
     );
 }
+
+/// The two latest committed runs: the default matrix twice, back to back.
+const BASE_RUN: &str = "results/20261125T201917Z-vm";
+const NEW_RUN: &str = "results/20261125T202643Z-vm";
+
+fn in_workspace(path: &str) -> String {
+    format!("{}/../{path}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn compare_gates_on_the_committed_runs() {
+    let output = bench_runner(&[
+        "compare",
+        &in_workspace(BASE_RUN),
+        &in_workspace(NEW_RUN),
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|err| panic!("{err}: {stderr}"));
+    let cells = json["cells"].as_array().expect("cells");
+    assert_eq!(cells.len(), 18, "every cell of both runs");
+    let slower = cells.iter().any(|c| c["verdict"] == "slower");
+    assert_eq!(
+        output.status.code(),
+        Some(if slower { 1 } else { 0 }),
+        "the exit status is the gate: {stderr}"
+    );
+    let markdown = bench_runner(&["compare", &in_workspace(BASE_RUN), &in_workspace(NEW_RUN)]);
+    let markdown = String::from_utf8_lossy(&markdown.stdout);
+    assert!(markdown.contains("| verdict |"), "{markdown}");
+    assert!(markdown.contains("## Side by side"), "{markdown}");
+}
+
+#[test]
+fn compare_refuses_bad_input_with_status_2() {
+    let missing = bench_runner(&["compare", "no/such/run", &in_workspace(NEW_RUN)]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/run"));
+
+    let old = bench_runner(&[
+        "compare",
+        &in_workspace("results/20261123T143648Z-vm"),
+        &in_workspace(NEW_RUN),
+    ]);
+    assert_eq!(old.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&old.stderr).contains("format version 1"),
+        "{}",
+        String::from_utf8_lossy(&old.stderr)
+    );
+
+    let threshold = bench_runner(&[
+        "compare",
+        &in_workspace(BASE_RUN),
+        &in_workspace(NEW_RUN),
+        "--threshold",
+        "five",
+    ]);
+    assert_eq!(threshold.status.code(), Some(2), "a usage error");
+    assert!(String::from_utf8_lossy(&threshold.stderr).contains("--threshold"));
+}
