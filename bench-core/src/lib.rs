@@ -72,6 +72,7 @@
 //! ```
 
 pub mod catalog;
+pub mod charts;
 pub mod compare;
 pub mod export;
 pub mod images;

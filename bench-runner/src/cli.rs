@@ -63,6 +63,9 @@ pub enum Command {
     /// Exit status: 0 when no cell is slower beyond --threshold, 1 when one is (a CI gate),
     /// 2 on bad input or runs from different machines.
     Compare(CompareArgs),
+    /// Writes the charts (charts/*.svg), report.html and results.md with the charts linked
+    /// of a finished run from its results.json, as a run does when it ends.
+    Report(ReportArgs),
     /// The load generator's child process (internal): pins itself to CPUS and runs oha with
     /// the arguments after `--`.
     #[command(hide = true)]
@@ -144,6 +147,12 @@ pub struct RunArgs {
     /// The repository the images are built in and run from: <REPOSITORY>/<framework>:<base>
     #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
     pub repository: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run's results directory
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,6 @@
 //! benchlab's runner as a library: the image lab (base images, framework × base images, the
 //! image table), the main job, `run`, which loads every service with oha under CPU and
-//! memory limits, and `report`, which reads finished runs (`compare`). What it measures and
+//! memory limits, and `report`, which reads finished runs (`report`, `compare`). What it measures and
 //! exports is defined IO-free in `bench-core`.
 //!
 //! `main` only parses the command line and calls [`run`].
@@ -14,6 +14,7 @@ pub mod images;
 pub mod lab;
 pub mod loadgen;
 pub mod measure;
+pub mod output;
 pub mod progress;
 pub mod provenance;
 pub mod report;
@@ -56,6 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 run::run_command(plan, &workspace).await
             }
             Command::Compare(args) => report::compare_command(&args),
+            Command::Report(args) => report::report_command(&args),
             Command::Oha(_) => unreachable!("handled before the runtime starts"),
         }
     })

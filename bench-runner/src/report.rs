@@ -1,17 +1,31 @@
-//! `bench-runner compare`: reads two finished runs and says, cell by cell, whether the new
-//! one is slower or faster than the base beyond the noise band
-//! (`bench_core::compare::compare_runs`), with both runs side by side. It reads results
-//! only; it measures nothing. The exit status is the CI gate: 0 when nothing is slower, 1
-//! when something is, 2 on bad input.
+//! The commands that read finished runs and measure nothing: `bench-runner report`, which
+//! writes a run's charts and `report.html` from its `results.json`, and `bench-runner
+//! compare`, which says, cell by cell, whether a new run is slower or faster than a base
+//! run beyond the noise band (`bench_core::compare::compare_runs`), with both runs side by
+//! side. The exit status of `compare` is the CI gate: 0 when nothing is slower, 1 when
+//! something is, 2 on bad input.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use bench_core::compare::{compare_runs, machine_differences};
 use bench_core::results::RunResults;
 
-use crate::cli::{CompareArgs, CompareFormat};
+use crate::cli::{CompareArgs, CompareFormat, ReportArgs};
+use crate::output::{read_results, write_report};
+
+/// Writes the charts and the report of the run in `args.dir`.
+pub fn report_command(args: &ReportArgs) -> Result<ExitCode> {
+    let results = read_results(&args.dir)?;
+    write_report(&args.dir, &results)?;
+    eprintln!(
+        "wrote {} and report.html in {}",
+        args.dir.join("charts").display(),
+        args.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
 
 /// Bad input: unreadable runs, or runs of different machines.
 const BAD_INPUT: u8 = 2;
@@ -68,12 +82,10 @@ fn compare(args: &CompareArgs) -> Result<ExitCode> {
 
 /// A run's results from its directory or its `results.json`.
 fn read(path: &Path) -> Result<RunResults> {
-    let file: PathBuf = if path.is_dir() {
-        path.join("results.json")
-    } else {
-        path.to_owned()
-    };
-    let json = std::fs::read_to_string(&file)
-        .with_context(|| format!("could not read {}", file.display()))?;
-    RunResults::from_json(&json).with_context(|| format!("could not read {}", file.display()))
+    if path.is_dir() {
+        return read_results(path);
+    }
+    let json = std::fs::read_to_string(path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    RunResults::from_json(&json).with_context(|| format!("could not read {}", path.display()))
 }

@@ -5,7 +5,7 @@
 //! run keeps what it measured and `--resume` completes it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -24,6 +24,7 @@ use crate::bases::BaseOptions;
 use crate::cli::RunArgs;
 use crate::images::ImageOptions;
 use crate::loadgen::{self, Load, interpolate, monotonic_now};
+use crate::output::{read_results, write_report, write_results};
 use crate::progress::Progress;
 use crate::server::{Limits, RUN_LABEL, Server, Target, Usage};
 use crate::workspace::Workspace;
@@ -211,6 +212,7 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         session.ended = Some(provenance::now_rfc3339());
     }
     sink.write(&mut results)?;
+    write_report(&plan.dir, &results)?;
     if let Some(docker) = &docker {
         remove_this_runs_containers(docker, interrupted).await?;
     }
@@ -892,41 +894,6 @@ async fn remove_leftovers(docker: &Docker) -> Result<()> {
         .context("could not remove the containers left by an earlier run")?;
     if removed > 0 {
         eprintln!("removed {removed} container(s) left by an earlier run");
-    }
-    Ok(())
-}
-
-/// Reads the results of an earlier run in `dir`.
-pub fn read_results(dir: &Path) -> Result<RunResults> {
-    let path = dir.join("results.json");
-    let json = std::fs::read_to_string(&path)
-        .with_context(|| format!("could not read {} to resume", path.display()))?;
-    RunResults::from_json(&json).with_context(|| format!("could not read {}", path.display()))
-}
-
-/// The one place results reach the disk: all three files, each written to a temporary file,
-/// flushed to the disk and renamed, so a file is never half written, even after a crash of
-/// the machine.
-pub fn write_results(dir: &Path, results: &RunResults) -> Result<()> {
-    use std::io::Write as _;
-    let files = [
-        ("results.json", bench_core::export::json(results)),
-        ("results.md", bench_core::export::markdown(results)),
-        ("results.csv", bench_core::export::csv(results)),
-    ];
-    for (name, contents) in files {
-        let path = dir.join(name);
-        let temporary = dir.join(format!(".{name}.tmp"));
-        let mut file = std::fs::File::create(&temporary)
-            .with_context(|| format!("could not write {}", temporary.display()))?;
-        file.write_all(contents.as_bytes())
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("could not write {}", temporary.display()))?;
-        std::fs::rename(&temporary, &path)
-            .with_context(|| format!("could not write {}", path.display()))?;
-    }
-    if let Ok(directory) = std::fs::File::open(dir) {
-        let _ = directory.sync_all();
     }
     Ok(())
 }

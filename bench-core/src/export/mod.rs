@@ -1,17 +1,21 @@
-//! Exporters: [`RunResults`] in, the bytes of `results.json`, `results.md` and `results.csv`
-//! out. None of them writes a file; the runner does, after every finished cell.
+//! Exporters: [`RunResults`] in, the bytes of `results.json`, `results.md`, `results.csv`
+//! and `report.html` out. None of them writes a file; the runner does, after every
+//! repetition (the report and the charts at the end of a run and with `bench-runner
+//! report`).
 //!
 //! JSON and CSV carry exact values in the units their names say (`_us`, `_bytes`,
 //! `_percent`); markdown rounds to human units (k req/s, ms, MiB).
 
 mod csv;
+mod html;
 mod markdown;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::results::RunResults;
 
 pub use self::csv::{CSV_COLUMNS, csv};
+pub use self::html::{html, markdown_with_charts};
 pub use self::markdown::markdown;
 
 /// `results.json`: the whole [`RunResults`], pretty-printed, ending in a newline.

@@ -109,7 +109,7 @@ fn rounds(
 /// The machine's drift, round by round, which every cell of a group sees alike.
 const DRIFT: [f64; 6] = [1.0, 0.97, 1.02, 1.01, 0.98, 1.0];
 
-fn sample() -> RunResults {
+pub(crate) fn sample() -> RunResults {
     let matrix = Matrix {
         frameworks: vec![Framework::Axum, Framework::Hyper],
         cpus: vec![CpuQuota::fargate(0.5), CpuQuota::fargate(1.0)],
@@ -344,5 +344,28 @@ fn a_fallback_to_processes_is_said_first_and_claims_no_quota() {
             .cells
             .iter()
             .all(|c| c.summary.as_ref().unwrap().rate_per_vcpu.is_none())
+    );
+}
+
+#[test]
+fn the_report_is_one_self_contained_page_with_every_chart() {
+    let results = sample();
+    let charts = crate::charts::charts(&results);
+    let page = super::html(&results, &charts);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<table>"), "the tables are rendered");
+    assert!(page.contains("What the flags mean"));
+    assert_eq!(
+        page.matches("<svg").count(),
+        charts.len(),
+        "every chart inline"
+    );
+    assert!(!page.contains("<script"), "no JavaScript");
+    assert!(!page.contains("src=\"http"), "nothing from the network");
+    assert!(!page.contains("<img"), "no image file to load");
+    let markdown = super::markdown_with_charts(&results, &charts);
+    assert!(
+        markdown.contains("](charts/throughput-0.5cpu.svg)"),
+        "{markdown}"
     );
 }

@@ -108,3 +108,33 @@ fn compare_refuses_bad_input_with_status_2() {
     assert_eq!(threshold.status.code(), Some(2), "a usage error");
     assert!(String::from_utf8_lossy(&threshold.stderr).contains("--threshold"));
 }
+
+#[test]
+fn report_draws_the_charts_of_a_committed_run() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(
+        in_workspace(&format!("{BASE_RUN}/results.json")),
+        dir.path().join("results.json"),
+    )
+    .expect("results.json copied");
+    let output = bench_runner(&["report", dir.path().to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let charts: Vec<String> = std::fs::read_dir(dir.path().join("charts"))
+        .expect("charts/")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // One throughput chart, three per group (latency, CPU, memory), the cold starts.
+    assert_eq!(charts.len(), 1 + 3 * 2 + 1, "{charts:?}");
+    let report = std::fs::read_to_string(dir.path().join("report.html")).expect("report.html");
+    assert_eq!(report.matches("<svg").count(), charts.len());
+    let markdown = std::fs::read_to_string(dir.path().join("results.md")).expect("results.md");
+    assert!(markdown.contains("## Charts"));
+    // The committed report is what `report` writes today.
+    let committed = std::fs::read_to_string(in_workspace(&format!("{BASE_RUN}/report.html")))
+        .expect("the committed run has its report.html");
+    assert_eq!(committed, report, "rerun `bench-runner report {BASE_RUN}`");
+}

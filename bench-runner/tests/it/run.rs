@@ -193,6 +193,29 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
     let markdown = std::fs::read_to_string(quick.join("results.md")).expect("results.md");
     assert!(markdown.contains("## 1 vCPU"), "{markdown}");
     assert!(markdown.contains("## Startup"), "{markdown}");
+    // At its end a run draws its charts, links them in results.md and writes report.html.
+    for chart in [
+        "throughput-1cpu.svg",
+        "latency-1cpu-hello-c16.svg",
+        "cold-start.svg",
+    ] {
+        let svg = std::fs::read_to_string(quick.join("charts").join(chart))
+            .unwrap_or_else(|err| panic!("charts/{chart}: {err}"));
+        assert!(svg.starts_with("<svg") && svg.contains("axum"), "{chart}");
+        assert!(
+            markdown.contains(&format!("](charts/{chart})")),
+            "{chart} linked"
+        );
+    }
+    let report = std::fs::read_to_string(quick.join("report.html")).expect("report.html");
+    assert!(
+        report.contains("<table>") && report.contains("<svg"),
+        "report.html"
+    );
+    assert!(
+        !report.contains("<script") && !report.contains("<img"),
+        "self-contained"
+    );
     assert!(
         run_containers(&docker).await.is_empty(),
         "the quick run left containers"

@@ -1,0 +1,711 @@
+//! The charts of a run, as SVG text (plotters' SVG backend writing into a string, so no IO):
+//! throughput against connections per quota, latency percentile curves per comparison
+//! group, CPU per request and memory per group, and every cold start. Each chart keeps the
+//! data it drew ([`Chart::series`]) so tests can check its structure without pixels.
+//!
+//! Readable in print and in GitHub's file view: axis titles with units, a legend, and series
+//! that differ in marker shape as well as colour (Okabe–Ito's palette), so they stay apart in
+//! greyscale.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::catalog::Packaging;
+use crate::latency;
+use crate::plan::{CpuQuota, GroupKey};
+use crate::results::{CellResult, Outcome, RunResults};
+
+/// Chart size in pixels.
+const SIZE: (u32, u32) = (860, 500);
+
+/// Okabe and Ito's colour-blind-safe palette, its yellow left out (too light on white).
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 0, 0),
+    RGBColor(120, 120, 120),
+];
+
+/// The percentiles the latency curves go through.
+const QUANTILES: [f64; 8] = [0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9999];
+
+/// The marker shape of series `i`: 0 circle, 1 triangle, 2 cross, 3 square, so that
+/// series differ in shape as well as in colour.
+fn shape(i: usize) -> usize {
+    (i / PALETTE.len() + i) % 4
+}
+
+/// Draws series `$i`'s markers at the coordinates of `$points` on `$chart`.
+macro_rules! markers {
+    ($chart:expr, $i:expr, $points:expr) => {{
+        let colour = PALETTE[$i % PALETTE.len()];
+        match shape($i) {
+            0 => $chart.draw_series($points.map(|c| Circle::new(c, 5, colour.filled())))?,
+            1 => $chart.draw_series($points.map(|c| TriangleMarker::new(c, 7, colour.filled())))?,
+            2 => $chart.draw_series($points.map(|c| Cross::new(c, 5, colour.stroke_width(2))))?,
+            _ => $chart.draw_series($points.map(|c| {
+                EmptyElement::at(c) + Rectangle::new([(-4, -4), (4, 4)], colour.filled())
+            }))?,
+        }
+    }};
+}
+
+/// Gives the series annotation `$annotation` the legend entry of series `$i`: its line and
+/// its marker.
+macro_rules! legend_entry {
+    ($annotation:expr, $i:expr) => {{
+        let colour = PALETTE[$i % PALETTE.len()];
+        let line = move |(x, y): (i32, i32)| {
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (24, 0)], colour.stroke_width(2))
+        };
+        match shape($i) {
+            0 => $annotation.legend(move |c| line(c) + Circle::new((12, 0), 5, colour.filled())),
+            1 => $annotation
+                .legend(move |c| line(c) + TriangleMarker::new((12, 0), 7, colour.filled())),
+            2 => $annotation
+                .legend(move |c| line(c) + Cross::new((12, 0), 5, colour.stroke_width(2))),
+            _ => $annotation
+                .legend(move |c| line(c) + Rectangle::new([(8, -4), (16, 4)], colour.filled())),
+        };
+    }};
+}
+
+/// Draws whiskers from `low` to `high` at `x` for each `(x, low, high)` of `$whiskers`, with
+/// caps, in `$style` (plotters' own error bar also draws a circle over the marker).
+macro_rules! whiskers {
+    ($chart:expr, $style:expr, $whiskers:expr) => {{
+        let style = $style;
+        let whiskers: Vec<(f64, f64, f64)> = $whiskers.collect();
+        $chart.draw_series(
+            whiskers
+                .iter()
+                .map(|&(x, low, high)| PathElement::new(vec![(x, low), (x, high)], style)),
+        )?;
+        $chart.draw_series(
+            whiskers
+                .iter()
+                .flat_map(|&(x, low, high)| [(x, low), (x, high)])
+                .map(|c| EmptyElement::at(c) + PathElement::new(vec![(-5, 0), (5, 0)], style)),
+        )?;
+    }};
+}
+
+/// One drawn chart.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Chart {
+    /// The file name under `charts/`: `throughput-0.5cpu.svg`.
+    pub file_name: String,
+    pub title: String,
+    pub x_title: String,
+    pub y_title: String,
+    /// What was drawn, in legend order.
+    pub series: Vec<Series>,
+    pub svg: String,
+}
+
+/// One series: a legend entry and its points, in drawing order. A point is `(x, y)`, with
+/// an interval `(low, high)` of y where the chart draws whiskers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<Point>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+    pub whisker: Option<(f64, f64)>,
+}
+
+/// Every chart of `results`, in the order a report shows them.
+pub fn charts(results: &RunResults) -> Vec<Chart> {
+    let mut charts = Vec::new();
+    for quota in &results.matrix.cpus {
+        charts.extend(throughput(results, quota));
+    }
+    for (group, _) in results.matrix.groups() {
+        charts.extend(latency_curves(results, &group));
+        charts.extend(cpu_per_request(results, &group));
+        charts.extend(memory(results, &group));
+    }
+    charts.extend(cold_starts(results));
+    charts
+}
+
+fn measured(results: &RunResults) -> impl Iterator<Item = &CellResult> {
+    results
+        .cells
+        .iter()
+        .filter(|c| c.outcome == Outcome::Measured && c.summary.is_some())
+}
+
+/// `axum`, or `axum (debian)` when the run has several bases.
+fn subject_name(results: &RunResults, cell: &CellResult) -> String {
+    if results.matrix.packagings().len() > 1 {
+        format!("{} ({})", cell.cell.framework, cell.cell.base)
+    } else {
+        cell.cell.framework.to_string()
+    }
+}
+
+/// The subjects of the run (framework × packaging), in matrix order.
+fn subjects(results: &RunResults) -> Vec<(crate::catalog::Framework, Packaging)> {
+    results.matrix.images()
+}
+
+/// 2xx req/s against connections at `quota`, a line per framework (and base), with each
+/// point's 95 % interval as a whisker; one chart per quota and endpoint pair is too many, so
+/// `/hello` only (the endpoint that measures the framework).
+pub fn throughput(results: &RunResults, quota: &CpuQuota) -> Option<Chart> {
+    let mut series = Vec::new();
+    for (framework, base) in subjects(results) {
+        let mut points: Vec<Point> = measured(results)
+            .filter(|c| {
+                c.cell.framework == framework
+                    && c.cell.base == base
+                    && c.cell.cpu == *quota
+                    && c.cell.endpoint == crate::plan::Endpoint::Hello
+            })
+            .filter_map(|c| {
+                let estimate = c.summary.as_ref()?.rate_estimate;
+                Some(Point {
+                    x: f64::from(c.cell.connections),
+                    y: estimate.median,
+                    whisker: estimate.interval.map(|i| (i.low, i.high)),
+                })
+            })
+            .collect();
+        points.sort_by(|a, b| a.x.total_cmp(&b.x));
+        if let Some(cell) =
+            measured(results).find(|c| c.cell.framework == framework && c.cell.base == base)
+            && !points.is_empty()
+        {
+            series.push(Series {
+                name: subject_name(results, cell),
+                points,
+            });
+        }
+    }
+    if series.is_empty() {
+        return None;
+    }
+    let title = format!(
+        "2xx req/s against connections, {} vCPU, /hello",
+        quota.vcpus
+    );
+    let (x_title, y_title) = (
+        "connections (log scale)",
+        "2xx req/s (median, 95 % interval)",
+    );
+    let max_x = max_of(&series, |p| p.x).max(2.0);
+    let max_y = max_of(&series, |p| p.whisker.map_or(p.y, |w| w.1)) * 1.15;
+    let svg = draw(&title, |area| {
+        let mut chart = builder(area, &title)
+            .build_cartesian_2d((0.8f64..max_x * 1.25).log_scale(), 0f64..max_y)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_title)
+            .y_desc(y_title)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| si(*y))
+            .draw()?;
+        // Each series a little to the side of the others, so whiskers do not overlap.
+        let dodge =
+            |i: usize, x: f64| x * 1.025f64.powf(i as f64 - (series.len() - 1) as f64 / 2.0);
+        for (i, s) in series.iter().enumerate() {
+            let style = style(i);
+            let at = |p: &Point| (dodge(i, p.x), p.y);
+            let annotation = chart
+                .draw_series(LineSeries::new(s.points.iter().map(at), style))?
+                .label(&s.name);
+            legend_entry!(annotation, i);
+            markers!(chart, i, s.points.iter().map(at));
+            whiskers!(
+                chart,
+                style,
+                s.points.iter().filter_map(|p| p.whisker.map(|(low, high)| (
+                    dodge(i, p.x),
+                    low,
+                    high
+                )))
+            );
+        }
+        legend(&mut chart)
+    });
+    Some(Chart {
+        file_name: format!("throughput-{}.svg", quota.label()),
+        title,
+        x_title: x_title.to_owned(),
+        y_title: y_title.to_owned(),
+        series,
+        svg,
+    })
+}
+
+/// Latency percentile curves of a comparison group from each cell's merged HDR histogram:
+/// x is the percentile on a "nines" scale (p90 = 1, p99 = 2, p99.9 = 3), y the latency in
+/// ms on a log scale.
+pub fn latency_curves(results: &RunResults, group: &GroupKey) -> Option<Chart> {
+    let nines = |q: f64| -(1.0 - q).log10();
+    let mut series = Vec::new();
+    for cell in measured(results).filter(|c| c.cell.group() == *group) {
+        let texts: Option<Vec<&str>> = cell
+            .repetitions
+            .iter()
+            .map(|r| r.latency_histogram.as_deref())
+            .collect();
+        let Some(histogram) = texts.and_then(|t| latency::merge(t).ok().flatten()) else {
+            continue;
+        };
+        if histogram.is_empty() {
+            continue;
+        }
+        let points = QUANTILES
+            .iter()
+            .map(|&q| Point {
+                x: nines(q),
+                y: histogram.value_at_quantile(q) as f64 / 1e6,
+                whisker: None,
+            })
+            .collect();
+        series.push(Series {
+            name: subject_name(results, cell),
+            points,
+        });
+    }
+    if series.is_empty() {
+        return None;
+    }
+    let title = format!("Latency percentiles, {}", group_title(group));
+    let (x_title, y_title) = (
+        "percentile (p50 … p99.99)",
+        "latency of 2xx responses, ms (log scale)",
+    );
+    let min_y = series
+        .iter()
+        .flat_map(|s| &s.points)
+        .map(|p| p.y)
+        .fold(f64::INFINITY, f64::min)
+        .max(1e-3);
+    let max_y = max_of(&series, |p| p.y);
+    let svg = draw(&title, |area| {
+        let mut chart = builder(area, &title).build_cartesian_2d(
+            nines(0.5) - 0.1..nines(0.9999) + 0.1,
+            (min_y / 1.5..max_y * 1.5).log_scale(),
+        )?;
+        chart
+            .configure_mesh()
+            .x_desc(x_title)
+            .y_desc(y_title)
+            .x_labels(8)
+            .x_label_formatter(&|x| percentile_label(*x))
+            .y_label_formatter(&|y| format!("{y}"))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let annotation = chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().map(|p| (p.x, p.y)),
+                    style(i),
+                ))?
+                .label(&s.name);
+            legend_entry!(annotation, i);
+            markers!(chart, i, s.points.iter().map(|p| (p.x, p.y)));
+        }
+        legend(&mut chart)
+    });
+    Some(Chart {
+        file_name: format!("latency-{}.svg", group.id().replace('/', "-")),
+        title,
+        x_title: x_title.to_owned(),
+        y_title: y_title.to_owned(),
+        series,
+        svg,
+    })
+}
+
+/// Server CPU µs per 2xx response per framework in a group: the median as a dot, the range
+/// over the repetitions as a whisker.
+pub fn cpu_per_request(results: &RunResults, group: &GroupKey) -> Option<Chart> {
+    let cells: Vec<&CellResult> = measured(results)
+        .filter(|c| c.cell.group() == *group)
+        .collect();
+    let series: Vec<Series> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let cpu = c.summary.as_ref()?.cpu_us_per_request?;
+            Some(Series {
+                name: subject_name(results, c),
+                points: vec![Point {
+                    x: i as f64,
+                    y: cpu.median,
+                    whisker: Some((cpu.min, cpu.max)),
+                }],
+            })
+        })
+        .collect();
+    categories(
+        format!("cpu-{}.svg", group.id().replace('/', "-")),
+        format!("Server CPU per request, {}", group_title(group)),
+        "server CPU µs per 2xx response (median, range over repetitions)",
+        series,
+    )
+}
+
+/// Anonymous memory per framework in a group (the median of the repetitions' means; the
+/// whisker reaches the cgroup's peak, page cache included).
+pub fn memory(results: &RunResults, group: &GroupKey) -> Option<Chart> {
+    let cells: Vec<&CellResult> = measured(results)
+        .filter(|c| c.cell.group() == *group)
+        .collect();
+    let mib = |b: f64| b / (1024.0 * 1024.0);
+    let series: Vec<Series> = cells
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            let summary = c.summary.as_ref()?;
+            let anon = mib(summary.anon_mean_bytes.median);
+            Some(Series {
+                name: subject_name(results, c),
+                points: vec![Point {
+                    x: i as f64,
+                    y: anon,
+                    whisker: summary.peak_bytes.map(|p| (anon, mib(p as f64))),
+                }],
+            })
+        })
+        .collect();
+    categories(
+        format!("memory-{}.svg", group.id().replace('/', "-")),
+        format!("Memory under load, {}", group_title(group)),
+        "MiB: anon (dot), up to the cgroup peak (whisker)",
+        series,
+    )
+}
+
+/// A chart of one value per category (framework), as a dot with a whisker.
+fn categories(
+    file_name: String,
+    title: String,
+    y_title: &str,
+    series: Vec<Series>,
+) -> Option<Chart> {
+    if series.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = series.iter().map(|s| s.name.clone()).collect();
+    let n = series.len();
+    let max_y = max_of(&series, |p| p.whisker.map_or(p.y, |w| w.1)) * 1.15;
+    let svg = draw(&title, |area| {
+        let mut chart =
+            builder(area, &title).build_cartesian_2d(-0.6f64..n as f64 - 0.4, 0f64..max_y)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("framework")
+            .y_desc(y_title)
+            .x_labels(n)
+            .x_label_formatter(&|x| category_label(&names, *x))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            let style = style(i);
+            whiskers!(
+                chart,
+                style,
+                s.points
+                    .iter()
+                    .filter_map(|p| p.whisker.map(|(low, high)| (p.x, low, high)))
+            );
+            markers!(chart, i, s.points.iter().map(|p| (p.x, p.y)));
+        }
+        Ok(())
+    });
+    Some(Chart {
+        file_name,
+        title,
+        x_title: "framework".to_owned(),
+        y_title: y_title.to_owned(),
+        series,
+        svg,
+    })
+}
+
+/// Every cold start of every image and bare binary as a dot, on a log scale of ms: one row
+/// per image (framework × base) and per bare binary.
+pub fn cold_starts(results: &RunResults) -> Option<Chart> {
+    let series: Vec<Series> = results
+        .startup
+        .iter()
+        .filter(|s| !s.runs_ms.is_empty())
+        .enumerate()
+        .map(|(row, s)| Series {
+            name: format!("{} ({})", s.framework, s.base),
+            points: s
+                .runs_ms
+                .iter()
+                .map(|&ms| Point {
+                    x: ms,
+                    y: row as f64,
+                    whisker: None,
+                })
+                .collect(),
+        })
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+    let title = "Cold start: from start to the first 200 on /hello".to_owned();
+    let (x_title, y_title) = ("ms (log scale), every run a dot", "image or bare binary");
+    let names: Vec<String> = series.iter().map(|s| s.name.clone()).collect();
+    let rows = series.len();
+    let min_x = series
+        .iter()
+        .flat_map(|s| &s.points)
+        .map(|p| p.x)
+        .fold(f64::INFINITY, f64::min)
+        .max(0.1);
+    let max_x = max_of(&series, |p| p.x);
+    let height = (140 + 22 * rows as u32).max(SIZE.1);
+    let svg = draw_sized(&title, (SIZE.0, height), |area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(50)
+            .y_label_area_size(170)
+            .build_cartesian_2d(
+                (min_x / 1.5..max_x * 1.5).log_scale(),
+                -0.6f64..rows as f64 - 0.4,
+            )?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(x_title)
+            .y_desc(y_title)
+            .y_labels(rows)
+            .y_label_formatter(&|y| category_label(&names, *y))
+            .x_label_formatter(&|x| format!("{x}"))
+            .draw()?;
+        for (i, s) in series.iter().enumerate() {
+            markers!(chart, i % 2, s.points.iter().map(|p| (p.x, p.y)));
+        }
+        Ok(())
+    });
+    Some(Chart {
+        file_name: "cold-start.svg".to_owned(),
+        title,
+        x_title: x_title.to_owned(),
+        y_title: y_title.to_owned(),
+        series,
+        svg,
+    })
+}
+
+type DrawResult = Result<(), Box<dyn std::error::Error + 'static>>;
+
+fn draw(title: &str, f: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult) -> String {
+    draw_sized(title, SIZE, f)
+}
+
+/// Runs `f` on a white SVG canvas of `size` and returns the SVG; a drawing error (none is
+/// expected: the canvas is memory) leaves a note in the SVG instead of a chart.
+fn draw_sized(
+    title: &str,
+    size: (u32, u32),
+    f: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,
+) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let outcome = root
+            .fill(&WHITE)
+            .map_err(|e| e.to_string())
+            .and_then(|()| f(&root).map_err(|e| e.to_string()))
+            .and_then(|()| root.present().map_err(|e| e.to_string()));
+        if let Err(err) = outcome {
+            let _ = root.draw(&Text::new(
+                format!("{title}: could not draw: {err}"),
+                (10, 20),
+                ("sans-serif", 14),
+            ));
+        }
+    }
+    svg
+}
+
+fn builder<'a, 'b>(
+    area: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+) -> ChartBuilder<'a, 'b, SVGBackend<'b>> {
+    let mut builder = ChartBuilder::on(area);
+    builder
+        .caption(title, ("sans-serif", 20))
+        .margin(14)
+        .x_label_area_size(50)
+        .y_label_area_size(80);
+    builder
+}
+
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.5))
+        .label_font(("sans-serif", 13))
+        .draw()?;
+    Ok(())
+}
+
+fn style(i: usize) -> ShapeStyle {
+    PALETTE[i % PALETTE.len()].stroke_width(2)
+}
+
+/// The name of category `value` on an axis of categories 0, 1, 2, …; empty between them.
+fn category_label(names: &[String], value: f64) -> String {
+    let index = value.round();
+    if (value - index).abs() < 1e-6 && index >= 0.0 {
+        names.get(index as usize).cloned().unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
+fn max_of(series: &[Series], f: impl Fn(&Point) -> f64) -> f64 {
+    series
+        .iter()
+        .flat_map(|s| &s.points)
+        .map(f)
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE)
+}
+
+fn group_title(group: &GroupKey) -> String {
+    format!(
+        "{} vCPU, {}, {} connection{}",
+        group.cpu.vcpus,
+        group.endpoint,
+        group.connections,
+        if group.connections == 1 { "" } else { "s" }
+    )
+}
+
+/// `p99.9` for 3 on the nines scale; empty between the named percentiles.
+fn percentile_label(nines: f64) -> String {
+    QUANTILES
+        .iter()
+        .find(|&&q| (-(1.0 - q).log10() - nines).abs() < 0.02)
+        .map(|&q| {
+            let percent = q * 100.0;
+            let text = format!("{percent:.2}");
+            format!("p{}", text.trim_end_matches('0').trim_end_matches('.'))
+        })
+        .unwrap_or_default()
+}
+
+/// `48.2k`, `950`.
+fn si(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("{:.0}k", value / 1000.0)
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Framework;
+
+    #[test]
+    fn every_chart_of_a_run_is_drawn_with_its_titles_and_legend() {
+        let results = crate::export::tests::sample();
+        let charts = charts(&results);
+        let names: Vec<&str> = charts.iter().map(|c| c.file_name.as_str()).collect();
+        assert_eq!(names[..2], ["throughput-0.5cpu.svg", "throughput-1cpu.svg"]);
+        assert!(names.contains(&"latency-0.5cpu-hello-c64.svg"), "{names:?}");
+        assert!(names.contains(&"cpu-1cpu-sleep-100ms-c1.svg"), "{names:?}");
+        assert!(names.contains(&"memory-0.5cpu-hello-c1.svg"), "{names:?}");
+        assert_eq!(names.last(), Some(&"cold-start.svg"));
+        for chart in &charts {
+            assert!(chart.svg.starts_with("<svg"), "{}", chart.file_name);
+            assert!(!chart.svg.contains("could not draw"), "{}", chart.file_name);
+            for text in [&chart.title, &chart.x_title, &chart.y_title] {
+                // plotters escapes nothing in these texts but '&', '<' and '>', none here.
+                assert!(
+                    chart.svg.contains(text.as_str()),
+                    "{}: {text}",
+                    chart.file_name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn throughput_has_a_line_per_framework_in_connection_order() {
+        let results = crate::export::tests::sample();
+        let chart = throughput(&results, &CpuQuota::fargate(0.5)).unwrap();
+        let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["axum", "hyper"]);
+        let axum: Vec<f64> = chart.series[0].points.iter().map(|p| p.x).collect();
+        assert_eq!(
+            axum,
+            [1.0, 64.0],
+            "axum at both connection counts, in order"
+        );
+        // hyper's 64-connection cell failed: one point.
+        assert_eq!(chart.series[1].points.len(), 1);
+        assert!(chart.series[0].points.iter().all(|p| p.whisker.is_some()));
+        for name in names {
+            assert!(chart.svg.contains(name), "the legend names {name}");
+        }
+    }
+
+    #[test]
+    fn latency_curves_rise_through_the_percentiles() {
+        let results = crate::export::tests::sample();
+        let (group, _) = results.matrix.groups()[1].clone();
+        let chart = latency_curves(&results, &group).unwrap();
+        assert_eq!(chart.series.len(), 1, "the hyper cell of that group failed");
+        let points = &chart.series[0].points;
+        assert_eq!(points.len(), QUANTILES.len());
+        assert!(
+            points
+                .windows(2)
+                .all(|w| w[0].x < w[1].x && w[0].y <= w[1].y)
+        );
+        assert_eq!(percentile_label(3.0), "p99.9");
+        assert_eq!(percentile_label(-(0.5f64.log10())), "p50");
+        assert_eq!(percentile_label(1.5), "");
+    }
+
+    #[test]
+    fn cold_starts_are_a_row_per_image_with_every_run() {
+        let results = crate::export::tests::sample();
+        let chart = cold_starts(&results).unwrap();
+        let rows: Vec<(&str, usize)> = chart
+            .series
+            .iter()
+            .map(|s| (s.name.as_str(), s.points.len()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("axum (scratch)", 5),
+                ("hyper (scratch)", 4),
+                ("axum (process)", 5)
+            ]
+        );
+        let _ = Framework::Axum;
+    }
+}

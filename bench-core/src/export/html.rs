@@ -1,0 +1,69 @@
+//! `report.html`: one self-contained page for a person: the provenance, the tables and the
+//! flags with their explanations (`results.md`, rendered), then every chart inline as SVG.
+//! Nothing is loaded from the network and nothing needs JavaScript.
+
+use std::fmt::Write as _;
+
+use pulldown_cmark::{Options, Parser, html::push_html};
+
+use crate::charts::Chart;
+use crate::results::RunResults;
+
+/// The style of the page: readable tables, charts at most as wide as the page.
+const STYLE: &str = "body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#111}\
+table{border-collapse:collapse;font-size:13px;margin:1em 0}\
+th,td{border:1px solid #bbb;padding:3px 6px}\
+th{background:#eee}td{text-align:right}td:first-child,td:nth-child(2){text-align:left}\
+figure{margin:1.5em 0}figure svg{max-width:100%;height:auto}\
+figcaption{font-size:13px;color:#444}code{font-size:90%}";
+
+/// `report.html` of `results` with `charts`.
+pub fn html(results: &RunResults, charts: &[Chart]) -> String {
+    let markdown = super::markdown(results);
+    let mut body = String::new();
+    push_html(
+        &mut body,
+        Parser::new_ext(&markdown, Options::ENABLE_TABLES),
+    );
+    let title = format!("benchlab results, {}", results.provenance.started);
+    let mut page = String::new();
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        escape(&title)
+    );
+    page.push_str(&body);
+    if !charts.is_empty() {
+        page.push_str("<h2>Charts</h2>\n");
+        for chart in charts {
+            let _ = write!(
+                page,
+                "<figure id=\"{}\">\n{}\n<figcaption>{}</figcaption>\n</figure>\n",
+                escape(&chart.file_name),
+                chart.svg,
+                escape(&chart.title)
+            );
+        }
+    }
+    page.push_str("</body>\n</html>\n");
+    page
+}
+
+/// `results.md` with a last section that shows every chart from `charts/`.
+pub fn markdown_with_charts(results: &RunResults, charts: &[Chart]) -> String {
+    let mut out = super::markdown(results);
+    if !charts.is_empty() {
+        out.push_str("## Charts\n\n");
+        for chart in charts {
+            let _ = writeln!(out, "![{}](charts/{})\n", chart.title, chart.file_name);
+        }
+    }
+    out
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
