@@ -10,7 +10,6 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::catalog::Packaging;
 use crate::latency;
 use crate::plan::{CpuQuota, GroupKey};
 use crate::results::{CellResult, Outcome, RunResults};
@@ -154,17 +153,12 @@ fn subject_name(results: &RunResults, cell: &CellResult) -> String {
     }
 }
 
-/// The subjects of the run (framework × packaging), in matrix order.
-fn subjects(results: &RunResults) -> Vec<(crate::catalog::Framework, Packaging)> {
-    results.matrix.images()
-}
-
 /// 2xx req/s against connections at `quota`, a line per framework (and base), with each
 /// point's 95 % interval as a whisker; one chart per quota and endpoint pair is too many, so
 /// `/hello` only (the endpoint that measures the framework).
 pub fn throughput(results: &RunResults, quota: &CpuQuota) -> Option<Chart> {
     let mut series = Vec::new();
-    for (framework, base) in subjects(results) {
+    for (framework, base) in results.matrix.images() {
         let mut points: Vec<Point> = measured(results)
             .filter(|c| {
                 c.cell.framework == framework
