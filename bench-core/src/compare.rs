@@ -222,6 +222,7 @@ impl GroupComparison {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CellDiff {
     pub id: String,
+    pub framework: Framework,
     /// Median 2xx rates.
     pub first: f64,
     pub second: f64,
@@ -298,6 +299,7 @@ pub fn reproducibility(
         let (x, y) = (median_rate(a), median_rate(&b));
         cells.push(CellDiff {
             id: a.id.clone(),
+            framework: a.cell.framework,
             first: x,
             second: y,
             difference_percent: (y - x) / x * 100.0,
@@ -311,7 +313,7 @@ pub fn reproducibility(
     let median_abs_baseline_difference_points = median_abs(
         cells
             .iter()
-            .filter(|c| c.framework_is_not_baseline())
+            .filter(|c| c.framework != BASELINE)
             .filter_map(|c| Some((c.second_of_baseline? - c.first_of_baseline?).abs()))
             .collect(),
     );
@@ -348,12 +350,6 @@ pub fn reproducibility(
         median_abs_difference_percent,
         median_abs_baseline_difference_points,
         pairs,
-    }
-}
-
-impl CellDiff {
-    fn framework_is_not_baseline(&self) -> bool {
-        !self.id.starts_with(&format!("{BASELINE}/"))
     }
 }
 
