@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): what CI runs on a fresh clone. It installs what a fresh machine
-# lacks (Docker's engine and mmdebstrap, from Debian's packages), starts dockerd when no
-# engine answers, then checks formatting and lints and runs every test, the Docker ones
-# included: they are never skipped here.
+# lacks (Docker's engine, mmdebstrap and Chromium, from Debian's packages), starts dockerd
+# when no engine answers, then checks formatting and lints and runs every test, the Docker
+# and browser ones included: they are never skipped here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,9 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "Docker engine and mmdebstrap"
 scripts/ensure-docker.sh
+
+step "Chromium, for the report's browser test"
+scripts/ensure-chromium.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

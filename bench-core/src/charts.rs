@@ -1,6 +1,8 @@
 //! The charts of a run, as SVG text (plotters' SVG backend writing into a string, so no IO):
 //! throughput against connections per quota, latency percentile curves per comparison
-//! group, CPU per request and memory per group, and every cold start. Each chart keeps the
+//! group, CPU per request and memory per group, each cell's rate and latency second by
+//! second, and every cold start; and, for `bench-runner images`, where each image's bytes
+//! go. Each chart keeps the
 //! data it drew ([`Chart::series`]) so tests can check its structure without pixels.
 //!
 //! Readable in print and in GitHub's file view: axis titles with units, a legend, and series
@@ -9,10 +11,13 @@
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::latency;
+use crate::images::ImageRow;
+use crate::latency::{self, Second};
 use crate::plan::{CpuQuota, GroupKey};
 use crate::results::{CellResult, Outcome, RunResults};
+use crate::units::Bytes;
 
 /// Chart size in pixels.
 const SIZE: (u32, u32) = (860, 500);
@@ -94,9 +99,23 @@ macro_rules! whiskers {
     }};
 }
 
+/// What a chart shows, for a report to arrange them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartKind {
+    Throughput,
+    Latency,
+    Cpu,
+    Memory,
+    /// A cell second by second: a report shows these apart, there is one per cell.
+    Timeline,
+    ColdStart,
+    ImageSizes,
+}
+
 /// One drawn chart.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chart {
+    pub kind: ChartKind,
     /// The file name under `charts/`: `throughput-0.5cpu.svg`.
     pub file_name: String,
     pub title: String,
@@ -122,6 +141,25 @@ pub struct Point {
     pub whisker: Option<(f64, f64)>,
 }
 
+impl Point {
+    fn at(x: f64, y: f64) -> Point {
+        Point {
+            x,
+            y,
+            whisker: None,
+        }
+    }
+}
+
+impl Series {
+    fn new(name: &str, points: Vec<Point>) -> Series {
+        Series {
+            name: name.to_owned(),
+            points,
+        }
+    }
+}
+
 /// Every chart of `results`, in the order a report shows them.
 pub fn charts(results: &RunResults) -> Vec<Chart> {
     let mut charts = Vec::new();
@@ -132,6 +170,9 @@ pub fn charts(results: &RunResults) -> Vec<Chart> {
         charts.extend(latency_curves(results, &group));
         charts.extend(cpu_per_request(results, &group));
         charts.extend(memory(results, &group));
+    }
+    for cell in measured(results) {
+        charts.extend(timeline(results, cell));
     }
     charts.extend(cold_starts(results));
     charts
@@ -233,6 +274,7 @@ pub fn throughput(results: &RunResults, quota: &CpuQuota) -> Option<Chart> {
         legend(&mut chart)
     });
     Some(Chart {
+        kind: ChartKind::Throughput,
         file_name: format!("throughput-{}.svg", quota.label()),
         title,
         x_title: x_title.to_owned(),
@@ -314,6 +356,7 @@ pub fn latency_curves(results: &RunResults, group: &GroupKey) -> Option<Chart> {
         legend(&mut chart)
     });
     Some(Chart {
+        kind: ChartKind::Latency,
         file_name: format!("latency-{}.svg", group.id().replace('/', "-")),
         title,
         x_title: x_title.to_owned(),
@@ -345,6 +388,7 @@ pub fn cpu_per_request(results: &RunResults, group: &GroupKey) -> Option<Chart> 
         })
         .collect();
     categories(
+        ChartKind::Cpu,
         format!("cpu-{}.svg", group.id().replace('/', "-")),
         format!("Server CPU per request, {}", group_title(group)),
         "server CPU µs per 2xx response (median, range over repetitions)",
@@ -376,6 +420,7 @@ pub fn memory(results: &RunResults, group: &GroupKey) -> Option<Chart> {
         })
         .collect();
     categories(
+        ChartKind::Memory,
         format!("memory-{}.svg", group.id().replace('/', "-")),
         format!("Memory under load, {}", group_title(group)),
         "MiB: anon (dot), up to the cgroup peak (whisker)",
@@ -385,6 +430,7 @@ pub fn memory(results: &RunResults, group: &GroupKey) -> Option<Chart> {
 
 /// A chart of one value per category (framework), as a dot with a whisker.
 fn categories(
+    kind: ChartKind,
     file_name: String,
     title: String,
     y_title: &str,
@@ -421,6 +467,7 @@ fn categories(
         Ok(())
     });
     Some(Chart {
+        kind,
         file_name,
         title,
         x_title: "framework".to_owned(),
@@ -428,6 +475,222 @@ fn categories(
         series,
         svg,
     })
+}
+
+/// A cell's load second by second over its measured repetitions, laid end to end in round
+/// order, each request in the second it was sent: above, the 2xx rate with failures marked
+/// (other statuses in their second; connection errors, which oha does not time, as their
+/// repetition's mean rate);
+/// below, p50 and p99 of each second on a log scale. Dashed lines separate the rounds, and
+/// a second cut short by the end of its repetition counts at its own length.
+pub fn timeline(results: &RunResults, cell: &CellResult) -> Option<Chart> {
+    let mut repetitions: Vec<&crate::results::Repetition> = cell
+        .repetitions
+        .iter()
+        .filter(|r| !r.timeline.is_empty())
+        .collect();
+    if repetitions.is_empty() {
+        return None;
+    }
+    repetitions.sort_by_key(|r| r.round);
+    let mut rate = Vec::new();
+    let mut failures = Vec::new();
+    let mut p50 = Vec::new();
+    let mut p99 = Vec::new();
+    // Where each repetition starts and ends on the x axis, and its round.
+    let mut spans: Vec<(f64, f64, u32)> = Vec::new();
+    let mut offset = 0.0;
+    // oha sends for the run's duration, then waits for the answers in flight: a repetition
+    // is as long as the duration, and its timeline holds the requests sent in it.
+    let length = results.matrix.duration.as_secs_f64().max(f64::MIN_POSITIVE);
+    for repetition in &repetitions {
+        // oha's clock starts a few ms before its deadline's: requests sent in that sliver
+        // past the duration count with the last second, so none is left out.
+        let seconds = (length.ceil() as usize).max(1);
+        let mut timeline: Vec<Second> = repetition.timeline.iter().take(seconds).copied().collect();
+        if let Some(last) = timeline.last_mut() {
+            for late in repetition.timeline.iter().skip(seconds) {
+                last.ok_2xx += late.ok_2xx;
+                last.other_status += late.other_status;
+            }
+        }
+        for (i, second) in timeline.iter().enumerate() {
+            let begin = i as f64;
+            let width = (length - begin).min(1.0);
+            let x = offset + begin + width / 2.0;
+            rate.push(Point::at(x, second.ok_2xx as f64 / width));
+            if second.other_status > 0 {
+                failures.push(Point::at(x, second.other_status as f64 / width));
+            }
+            if let Some(us) = second.p50_us {
+                p50.push(Point::at(x, us / 1e3));
+            }
+            if let Some(us) = second.p99_us {
+                p99.push(Point::at(x, us / 1e3));
+            }
+        }
+        let errors = repetition
+            .load
+            .errors
+            .values()
+            .sum::<u64>()
+            .saturating_sub(repetition.load.aborted_at_deadline);
+        if errors > 0 {
+            failures.push(Point::at(offset + length / 2.0, errors as f64 / length));
+        }
+        spans.push((offset, offset + length, repetition.round));
+        offset += length;
+    }
+    let series = vec![
+        Series::new("2xx req/s", rate),
+        Series::new("failures per s", failures),
+        Series::new("p50, ms", p50),
+        Series::new("p99, ms", p99),
+    ];
+    let title = format!(
+        "Second by second: {}, {}",
+        subject_name(results, cell),
+        group_title(&cell.cell.group())
+    );
+    let x_title = "seconds of load, repetitions end to end in round order (dashed: rounds)";
+    let y_title = "2xx req/s and failures per s";
+    let latency_title = "p50 and p99 per second, ms (log scale)";
+    // Headroom above the data for the legends.
+    let max_rate = max_of(&series[..2], |p| p.y) * 1.45;
+    let (min_ms, max_ms) = series[2..]
+        .iter()
+        .flat_map(|s| &s.points)
+        .fold((f64::INFINITY, 0f64), |(lo, hi), p| {
+            (lo.min(p.y), hi.max(p.y))
+        });
+    let min_ms = if min_ms.is_finite() {
+        min_ms.max(1e-3)
+    } else {
+        1e-3
+    };
+    let max_ms = max_ms.max(min_ms * 2.0) * 4.0;
+    let svg = draw_sized(&title, (SIZE.0, 640), |area| {
+        let area = area.titled(&title, ("sans-serif", 20))?;
+        let (upper, lower) = area.split_vertically(300);
+        let mut top = ChartBuilder::on(&upper)
+            .margin(14)
+            .x_label_area_size(30)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..offset, 0f64..max_rate)?;
+        top.configure_mesh()
+            .disable_x_mesh()
+            .y_desc(y_title)
+            .y_label_formatter(&|y| si(*y))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()?;
+        round_lines(&mut top, &spans, (0.0, max_rate))?;
+        for points in split(&series[0].points, &spans) {
+            top.draw_series(LineSeries::new(points.iter().map(|p| (p.x, p.y)), style(0)))?;
+        }
+        let annotation = top
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+            .label(&series[0].name);
+        legend_entry!(annotation, 0);
+        markers!(top, 0, series[0].points.iter().map(|p| (p.x, p.y)));
+        let red = RGBColor(213, 94, 0);
+        let annotation = top
+            .draw_series(
+                series[1]
+                    .points
+                    .iter()
+                    .map(|p| Cross::new((p.x, p.y), 6, red.stroke_width(3))),
+            )?
+            .label(if series[1].points.is_empty() {
+                "failures per s: none"
+            } else {
+                "failures per s"
+            });
+        annotation.legend(move |(x, y)| Cross::new((x + 12, y), 6, red.stroke_width(3)));
+        top.configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .label_font(("sans-serif", 13))
+            .draw()?;
+
+        let mut bottom = ChartBuilder::on(&lower)
+            .margin(14)
+            .x_label_area_size(50)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0f64..offset, (min_ms / 1.5..max_ms * 1.5).log_scale())?;
+        bottom
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(x_title)
+            .y_desc(latency_title)
+            .y_labels(5)
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .y_label_formatter(&|y| format!("{y}"))
+            .draw()?;
+        round_lines(&mut bottom, &spans, (min_ms / 1.5, max_ms * 1.5))?;
+        for (i, s) in series[2..].iter().enumerate() {
+            // Colours 2 and 3 of the palette, marker shapes of series 2 and 3.
+            let i = i + 2;
+            for points in split(&s.points, &spans) {
+                bottom.draw_series(LineSeries::new(points.iter().map(|p| (p.x, p.y)), style(i)))?;
+            }
+            let annotation = bottom
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label(&s.name);
+            legend_entry!(annotation, i);
+            markers!(bottom, i, s.points.iter().map(|p| (p.x, p.y)));
+        }
+        bottom
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .label_font(("sans-serif", 13))
+            .draw()?;
+        Ok(())
+    });
+    Some(Chart {
+        kind: ChartKind::Timeline,
+        file_name: format!("timeline-{}.svg", cell.id.replace('/', "-")),
+        title,
+        x_title: x_title.to_owned(),
+        y_title: y_title.to_owned(),
+        series,
+        svg,
+    })
+}
+
+/// The points of each span `(begin, end, round)`, so a line is not drawn across rounds.
+fn split<'p>(points: &'p [Point], spans: &[(f64, f64, u32)]) -> Vec<&'p [Point]> {
+    spans
+        .iter()
+        .map(|&(begin, end, _)| {
+            let from = points.partition_point(|p| p.x < begin);
+            let to = points.partition_point(|p| p.x < end);
+            &points[from..to]
+        })
+        .collect()
+}
+
+/// A dashed vertical line at every round boundary from `y.0` to `y.1`.
+fn round_lines<DB: DrawingBackend, Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    spans: &[(f64, f64, u32)],
+    y: (f64, f64),
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let grey = RGBColor(150, 150, 150).stroke_width(1);
+    for &(begin, _, _) in spans.iter().skip(1) {
+        chart.draw_series(DashedLineSeries::new(
+            [(begin, y.0), (begin, y.1)],
+            3,
+            4,
+            grey,
+        ))?;
+    }
+    Ok(())
 }
 
 /// Every cold start of every image and bare binary as a dot, on a log scale of ms: one row
@@ -491,7 +754,163 @@ pub fn cold_starts(results: &RunResults) -> Option<Chart> {
         Ok(())
     });
     Some(Chart {
+        kind: ChartKind::ColdStart,
         file_name: "cold-start.svg".to_owned(),
+        title,
+        x_title: x_title.to_owned(),
+        y_title: y_title.to_owned(),
+        series,
+        svg,
+    })
+}
+
+/// Where each image's bytes go, one row per image (grouped by base): the base's bytes with
+/// the service binary's stacked on them (uncompressed, as the engine reports the image), and
+/// beside it, hollow, what a registry stores (every layer gzipped). Each bar is labelled with
+/// its size, so the few megabytes of a scratch image read as well as the debian ones.
+pub fn image_sizes(rows: &[ImageRow]) -> Option<Chart> {
+    if rows.is_empty() {
+        return None;
+    }
+    let mut ordered: Vec<&ImageRow> = rows.iter().collect();
+    ordered.sort_by_key(|r| (r.base, r.framework));
+    let n = ordered.len();
+    // Row 0 at the top.
+    let y = |row: usize| (n - 1 - row) as f64;
+    let mb = |bytes: Bytes| bytes as f64 / 1e6;
+    let point = |row: usize, bytes: Bytes| Point::at(mb(bytes), y(row));
+    let series = vec![
+        Series::new(
+            "base",
+            ordered
+                .iter()
+                .enumerate()
+                .map(|(i, r)| point(i, r.image_bytes.saturating_sub(r.binary_bytes)))
+                .collect(),
+        ),
+        Series::new(
+            "service binary",
+            ordered
+                .iter()
+                .enumerate()
+                .map(|(i, r)| point(i, r.binary_bytes))
+                .collect(),
+        ),
+        Series::new(
+            "compressed (every layer gzipped)",
+            ordered
+                .iter()
+                .enumerate()
+                .map(|(i, r)| point(i, r.compressed_bytes))
+                .collect(),
+        ),
+    ];
+    let names: Vec<String> = ordered
+        .iter()
+        .rev()
+        .map(|r| format!("{} ({})", r.framework, r.base))
+        .collect();
+    let title = "Image size: the base, the service binary on it, and compressed".to_owned();
+    let (x_title, y_title) = ("MB (10⁶ bytes)", "image");
+    let max_x = ordered
+        .iter()
+        .map(|r| mb(r.image_bytes.max(r.compressed_bytes)))
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let height = (150 + 34 * n as u32).max(SIZE.1);
+    let base_colour = RGBColor(200, 200, 200);
+    let binary_colour = PALETTE[1];
+    let svg = draw_sized(&title, (SIZE.0, height), |area| {
+        let mut chart = ChartBuilder::on(area)
+            .caption(&title, ("sans-serif", 20))
+            .margin(14)
+            .x_label_area_size(50)
+            .y_label_area_size(170)
+            // Room on the right for the labels of the longest bars.
+            .build_cartesian_2d(0f64..max_x * 1.4, -0.6f64..n as f64 - 0.4)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .light_line_style(WHITE)
+            .x_desc(x_title)
+            .y_desc(y_title)
+            .y_labels(n)
+            .y_label_formatter(&|v| category_label(&names, *v))
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()?;
+        let label = |x: f64, y: f64, text: String| {
+            Text::new(
+                text,
+                (x, y),
+                TextStyle::from(("sans-serif", 11).into_font())
+                    .pos(Pos::new(HPos::Left, VPos::Center)),
+            )
+        };
+        let gap = max_x * 0.01;
+        let (base, binary, compressed) = (&series[0], &series[1], &series[2]);
+        chart
+            .draw_series(base.points.iter().map(|p| {
+                Rectangle::new([(0.0, p.y + 0.04), (p.x, p.y + 0.36)], base_colour.filled())
+            }))?
+            .label(&base.name)
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], base_colour.filled())
+            });
+        chart
+            .draw_series(base.points.iter().zip(&binary.points).map(|(b, p)| {
+                Rectangle::new(
+                    [(b.x, p.y + 0.04), (b.x + p.x, p.y + 0.36)],
+                    binary_colour.filled(),
+                )
+            }))?
+            .label(&binary.name)
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 20, y + 5)], binary_colour.filled())
+            });
+        chart
+            .draw_series(compressed.points.iter().map(|p| {
+                Rectangle::new(
+                    [(0.0, p.y - 0.36), (p.x, p.y - 0.04)],
+                    BLACK.stroke_width(1),
+                )
+            }))?
+            .label(&compressed.name)
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BLACK.stroke_width(1)));
+        chart.draw_series(
+            ordered
+                .iter()
+                .zip(base.points.iter().zip(&compressed.points))
+                .flat_map(|(row, (b, c))| {
+                    [
+                        label(
+                            mb(row.image_bytes) + gap,
+                            b.y + 0.2,
+                            format!(
+                                "{} (binary {})",
+                                crate::images::human(row.image_bytes),
+                                crate::images::human(row.binary_bytes)
+                            ),
+                        ),
+                        label(
+                            c.x + gap,
+                            c.y - 0.2,
+                            format!("{} gzipped", crate::images::human(row.compressed_bytes)),
+                        ),
+                    ]
+                }),
+        )?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK.mix(0.5))
+            .label_font(("sans-serif", 13))
+            .draw()?;
+        Ok(())
+    });
+    Some(Chart {
+        kind: ChartKind::ImageSizes,
+        file_name: "image-sizes.svg".to_owned(),
         title,
         x_title: x_title.to_owned(),
         y_title: y_title.to_owned(),
@@ -701,5 +1120,118 @@ mod tests {
             ]
         );
         let _ = Framework::Axum;
+    }
+
+    #[test]
+    fn timeline_lays_the_repetitions_end_to_end_and_marks_failures() {
+        let results = crate::export::tests::sample();
+        let cell = measured(&results).next().unwrap();
+        let chart = timeline(&results, cell).unwrap();
+        assert_eq!(
+            chart.file_name,
+            format!("timeline-{}.svg", cell.id.replace('/', "-"))
+        );
+        let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["2xx req/s", "failures per s", "p50, ms", "p99, ms"]);
+        let reps = cell.repetitions.len();
+        let rate = &chart.series[0].points;
+        assert_eq!(rate.len(), reps * 10, "ten seconds a repetition");
+        assert!(rate.windows(2).all(|w| w[0].x < w[1].x), "in time order");
+        assert_eq!(rate[0].x, 0.5, "a second is drawn at its middle");
+        let last = rate.last().unwrap().x;
+        assert_eq!(last, reps as f64 * 10.0 - 0.5);
+        // The sample's sixth second of each repetition answered some requests with 503.
+        let failures: Vec<f64> = chart.series[1].points.iter().map(|p| p.x).collect();
+        let expected: Vec<f64> = (0..reps).map(|r| r as f64 * 10.0 + 5.5).collect();
+        assert_eq!(failures, expected);
+        let p99 = &chart.series[3].points;
+        assert!(p99[5].y > p99[4].y, "the sixth second's p99 doubled");
+        assert!(chart.svg.contains("failures per s"));
+
+        // Requests sent in the sliver past the duration count with the last second.
+        let mut late = cell.clone();
+        late.repetitions[0].timeline.push(Second {
+            ok_2xx: 7,
+            other_status: 0,
+            p50_us: None,
+            p99_us: None,
+        });
+        let with_late = timeline(&results, &late).unwrap();
+        assert_eq!(with_late.series[0].points.len(), reps * 10);
+        assert_eq!(with_late.series[0].points[9].y, rate[9].y + 7.0);
+
+        // A cell without timelines (results older than the field) has no such chart.
+        let mut old = cell.clone();
+        for r in &mut old.repetitions {
+            r.timeline.clear();
+        }
+        assert!(timeline(&results, &old).is_none());
+    }
+
+    #[test]
+    fn image_sizes_stack_the_binary_on_the_base_with_the_compressed_size_beside() {
+        use crate::catalog::Base;
+        use crate::images::BaseOrigin;
+        let row =
+            |framework: Framework, base: Base, binary: Bytes, image: Bytes, gz: Bytes| ImageRow {
+                framework,
+                base,
+                tag: format!("benchlab/{framework}:{base}"),
+                image_id: "sha256:0".to_owned(),
+                binary_bytes: binary,
+                image_bytes: image,
+                compressed_bytes: gz,
+                layers: 1,
+                files: 1,
+                shell: None,
+                package_manager: None,
+                user: "65532:65532".to_owned(),
+                base_provenance: BaseOrigin::Scratch,
+            };
+        let rows = [
+            row(
+                Framework::Hyper,
+                Base::Debian,
+                1_500_000,
+                75_500_000,
+                29_000_000,
+            ),
+            row(
+                Framework::Axum,
+                Base::Debian,
+                1_800_000,
+                75_800_000,
+                29_200_000,
+            ),
+            row(
+                Framework::Axum,
+                Base::Scratch,
+                1_800_000,
+                1_800_000,
+                840_000,
+            ),
+        ];
+        let chart = image_sizes(&rows).unwrap();
+        let names: Vec<&str> = chart.series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["base", "service binary", "compressed (every layer gzipped)"]
+        );
+        // Grouped by base in catalog order, then framework: scratch first, at the top.
+        let ys: Vec<f64> = chart.series[1].points.iter().map(|p| p.y).collect();
+        assert_eq!(ys, [2.0, 1.0, 0.0]);
+        let xs = |i: usize| -> Vec<f64> { chart.series[i].points.iter().map(|p| p.x).collect() };
+        assert_eq!(xs(0), [0.0, 74.0, 74.0], "scratch has no base bytes");
+        assert_eq!(xs(1), [1.8, 1.8, 1.5]);
+        assert_eq!(xs(2), [0.84, 29.2, 29.0]);
+        for label in [
+            "axum (scratch)",
+            "hyper (debian)",
+            "75.8 MB (binary 1.80 MB)",
+            "840 kB gzipped",
+        ] {
+            assert!(chart.svg.contains(label), "{label}");
+        }
+        assert!(image_sizes(&[]).is_none());
     }
 }

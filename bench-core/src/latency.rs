@@ -3,6 +3,10 @@
 //! V2 format, deflated, base64) so the repetitions of a cell, or cells of several runs, merge
 //! exactly. Percentiles of a cell come from the merged histogram, never from averaging the
 //! percentiles of its repetitions.
+//!
+//! The same per-request records also give a repetition's timeline: per second of its load,
+//! by when requests were sent, the 2xx responses, the other statuses, and p50 and p99 of
+//! that second's 2xx latencies.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -78,6 +82,72 @@ pub fn merge<'a>(
     Ok(merged)
 }
 
+/// One request as oha recorded it with `--db-url`: when it started, in seconds since oha
+/// began, how long it took, and its HTTP status. Connection errors have no record.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Record {
+    pub start_secs: f64,
+    pub duration_secs: f64,
+    pub status: u16,
+}
+
+/// One second of a repetition's load, by when requests were sent (as vegeta plots them):
+/// second `i` of a timeline holds the requests that started in `[i, i + 1)` s after oha
+/// began. Binned by when they ended instead, the last second would hold only the requests
+/// in flight at the deadline, a rate of nothing in particular.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Second {
+    pub ok_2xx: u64,
+    /// Responses with any other status (a failure the server answered).
+    pub other_status: u64,
+    /// p50 and p99 of this second's 2xx latencies; `None` without a 2xx response.
+    pub p50_us: Option<Micros>,
+    pub p99_us: Option<Micros>,
+}
+
+/// What a repetition's records reduce to: every 2xx latency in one histogram, and the
+/// timeline, a [`Second`] for every second up to the last request sent (seconds without
+/// one are there, empty).
+pub struct Reduced {
+    pub histogram: Histogram<u64>,
+    pub timeline: Vec<Second>,
+}
+
+/// Reduces a repetition's `records`, in any order.
+pub fn reduce(records: impl IntoIterator<Item = Record>) -> Reduced {
+    let mut all = histogram();
+    // Per second: its 2xx histogram and its other statuses.
+    let mut seconds: Vec<(Histogram<u64>, u64)> = Vec::new();
+    for record in records {
+        let second = record.start_secs.max(0.0).floor() as usize;
+        if seconds.len() <= second {
+            seconds.resize_with(second + 1, || (histogram(), 0));
+        }
+        if (200..300).contains(&record.status) {
+            let ns = (record.duration_secs * 1e9).round() as u64;
+            self::record(&mut all, ns);
+            self::record(&mut seconds[second].0, ns);
+        } else {
+            seconds[second].1 += 1;
+        }
+    }
+    let us =
+        |h: &Histogram<u64>, q: f64| (!h.is_empty()).then(|| h.value_at_quantile(q) as f64 / 1e3);
+    let timeline = seconds
+        .iter()
+        .map(|(ok, other)| Second {
+            ok_2xx: ok.len(),
+            other_status: *other,
+            p50_us: us(ok, 0.5),
+            p99_us: us(ok, 0.99),
+        })
+        .collect();
+    Reduced {
+        histogram: all,
+        timeline,
+    }
+}
+
 /// The percentiles a table shows, from one histogram, in microseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
@@ -151,5 +221,40 @@ mod tests {
         record(&mut h, 0);
         record(&mut h, u64::MAX);
         assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn records_reduce_to_one_histogram_and_a_second_by_second_timeline() {
+        let ok = |start_secs: f64, ms: f64| Record {
+            start_secs,
+            duration_secs: ms / 1e3,
+            status: 200,
+        };
+        let records = [
+            ok(0.2, 1.0),
+            ok(0.9, 3.0),
+            Record {
+                start_secs: 0.95,
+                duration_secs: 0.002,
+                status: 503,
+            },
+            // Nothing ends in second 1.
+            ok(2.5, 10.0),
+        ];
+        let Reduced {
+            histogram,
+            timeline,
+        } = reduce(records);
+        assert_eq!(histogram.len(), 3, "2xx only");
+        let counts: Vec<(u64, u64)> = timeline
+            .iter()
+            .map(|s| (s.ok_2xx, s.other_status))
+            .collect();
+        assert_eq!(counts, [(2, 1), (0, 0), (1, 0)]);
+        let p99 = timeline[0].p99_us.unwrap();
+        assert!((p99 - 3000.0).abs() < 3.0, "{p99}");
+        assert_eq!(timeline[1].p50_us, None);
+        assert!((timeline[2].p50_us.unwrap() - 10_000.0).abs() < 10.0);
+        assert!(reduce([]).timeline.is_empty());
     }
 }

@@ -56,6 +56,7 @@
 //!         started: "2026-11-25T12:00:00Z".to_owned(),
 //!         load: LoadReport::from_oha(&report, wall)?,
 //!         latency_histogram: None,
+//!         timeline: Vec::new(),
 //!         server: ServerUsage::from_readings(
 //!             Duration::from_secs(5), wall, 500_000, &[4 << 20], Some(5 << 20), None,
 //!         ),

@@ -458,6 +458,10 @@ pub struct Repetition {
     /// Every 2xx response's latency, as [`crate::latency::encode`] writes it; `None` when
     /// oha's per-request records were not available.
     pub latency_histogram: Option<String>,
+    /// Second by second: 2xx responses, other statuses, p50 and p99 (from the same
+    /// records); empty when they were not available, and in results older than the field.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<crate::latency::Second>,
     pub server: ServerUsage,
     pub generator: GeneratorUsage,
 }
@@ -882,6 +886,7 @@ pub(crate) mod tests {
             round,
             started: format!("2026-11-25T12:{round:02}:00Z"),
             latency_histogram: None,
+            timeline: Vec::new(),
             load: LoadReport {
                 total: ok,
                 ok_2xx: ok,

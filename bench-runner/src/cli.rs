@@ -104,7 +104,7 @@ pub struct ImagesArgs {
     #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
     pub repository: String,
 
-    /// Directory for images.md and images.json [default: results/images in the workspace].
+    /// Directory for images.md, images.json and image-sizes.svg [default: results/images in the workspace].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 
@@ -153,6 +153,13 @@ pub struct RunArgs {
 pub struct ReportArgs {
     /// The run's results directory
     pub dir: PathBuf,
+
+    /// Then render report.html in headless Chromium (JavaScript off, network blocked) into
+    /// report.png, and fail (exit status 1) when it logs an error, requests anything from the
+    /// network, lays a chart out empty or looks blank. Chromium is /usr/bin/chromium or
+    /// $BENCHLAB_CHROMIUM (scripts/ensure-chromium.sh installs it)
+    #[arg(long)]
+    pub screenshot: bool,
 }
 
 #[derive(Debug, Args)]

@@ -127,7 +127,10 @@ pub async fn images_command(plan: &ImagesPlan) -> Result<ExitCode> {
         .unwrap_or_else(|| workspace.image_results());
     write_tables(&out, &rows)?;
     print!("{}", table::markdown(&rows));
-    eprintln!("wrote {} and images.json", out.join("images.md").display());
+    eprintln!(
+        "wrote {}, images.json and image-sizes.svg",
+        out.join("images.md").display()
+    );
     if built.failures.is_empty() {
         return Ok(ExitCode::SUCCESS);
     }
@@ -195,19 +198,26 @@ pub async fn measure_images(docker: &Docker, images: &[BuiltImage]) -> Result<Ve
     Ok(rows)
 }
 
-/// Writes `images.md` and `images.json` into `dir`, creating it.
+/// Writes `images.md` (the table, then the size chart), `images.json` and the chart
+/// `image-sizes.svg` into `dir`, creating it.
 ///
 /// # Errors
 /// When the directory or a file cannot be written.
 pub fn write_tables(dir: &Path, rows: &[ImageRow]) -> Result<()> {
     std::fs::create_dir_all(dir)
         .with_context(|| format!("could not create '{}'", dir.display()))?;
-    let markdown = dir.join("images.md");
-    std::fs::write(&markdown, table::markdown(rows))
-        .with_context(|| format!("could not write '{}'", markdown.display()))?;
-    let json = dir.join("images.json");
-    std::fs::write(&json, table::json(rows))
-        .with_context(|| format!("could not write '{}'", json.display()))?;
+    let mut markdown = table::markdown(rows);
+    let mut files = vec![("images.json", table::json(rows))];
+    if let Some(chart) = bench_core::charts::image_sizes(rows) {
+        markdown.push_str(&format!("\n![{}]({})\n", chart.title, chart.file_name));
+        files.push(("image-sizes.svg", chart.svg));
+    }
+    files.push(("images.md", markdown));
+    for (name, contents) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, contents)
+            .with_context(|| format!("could not write '{}'", path.display()))?;
+    }
     Ok(())
 }
 

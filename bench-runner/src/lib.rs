@@ -8,6 +8,7 @@
 pub mod artifacts;
 pub mod bases;
 pub mod binaries;
+pub mod browser;
 pub mod cli;
 pub mod docker;
 pub mod images;

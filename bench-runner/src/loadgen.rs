@@ -5,7 +5,8 @@
 //! The child also measures what oha cannot tell: the monotonic time its load began (so the
 //! runner can read the server's cgroup over exactly oha's load window), its own CPU time over
 //! that window (from its rusage, sampled every 10 ms), and the latency of every 2xx response,
-//! read back from the SQLite file oha writes with `--db-url` into an HDR histogram.
+//! read back from the SQLite file oha writes with `--db-url` into an HDR histogram and a
+//! second-by-second timeline.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use bench_core::latency::{Record, Second};
 use bench_core::oha::{OhaReport, oha_args};
 use bench_core::plan::CpuSet;
 use clap::Parser;
@@ -58,6 +60,8 @@ pub struct LoadRun {
     pub threads: u32,
     /// Every 2xx response's latency, as `bench_core::latency::encode` writes it.
     pub latency_histogram: Option<String>,
+    /// The load second by second, from the same records.
+    pub timeline: Vec<Second>,
 }
 
 /// The monotonic clock, which the child and the runner share: `CLOCK_MONOTONIC` as a
@@ -112,6 +116,7 @@ pub async fn run(load: &Load) -> Result<LoadRun> {
         generator_cpu: Duration::from_micros(report.cpu_us),
         threads: report.threads,
         latency_histogram: report.latency_histogram,
+        timeline: report.timeline,
     })
 }
 
@@ -125,6 +130,7 @@ struct ChildReport {
     cpu_us: u64,
     threads: u32,
     latency_histogram: Option<String>,
+    timeline: Vec<Second>,
 }
 
 /// The hidden `oha` subcommand: pins this process to `cpus`, runs oha with `args` on a tokio
@@ -170,7 +176,7 @@ pub fn child_main(cpus: &str, mut args: Vec<OsString>) -> Result<()> {
     let cpu = cpu_at(begin + window)
         .zip(cpu_at(begin))
         .map_or(0.0, |(end, start)| end - start);
-    let latency_histogram = latency_histogram(&db)?;
+    let (latency_histogram, timeline) = read_records(&db)?;
     print!("{oha_json}");
     let report = ChildReport {
         window_start_ns: u64::try_from(begin.as_nanos()).unwrap_or(u64::MAX),
@@ -178,6 +184,7 @@ pub fn child_main(cpus: &str, mut args: Vec<OsString>) -> Result<()> {
         cpu_us: (cpu * 1e6).max(0.0).round() as u64,
         threads: u32::try_from(threads).unwrap_or(u32::MAX),
         latency_histogram,
+        timeline,
     };
     eprintln!("{USAGE_PREFIX}{}", serde_json::to_string(&report)?);
     Ok(())
@@ -239,31 +246,35 @@ fn own_cpu_seconds() -> f64 {
     seconds(usage.user_time()) + seconds(usage.system_time())
 }
 
-/// The HDR histogram of the 2xx responses oha stored in `db`; `None` when it stored none.
-fn latency_histogram(db: &Path) -> Result<Option<String>> {
+/// The records oha stored in `db`, reduced: the HDR histogram of its 2xx responses (`None`
+/// when there were none) and the timeline.
+fn read_records(db: &Path) -> Result<(Option<String>, Vec<Second>)> {
     if !db.exists() {
-        return Ok(None);
+        return Ok((None, Vec::new()));
     }
     let connection = rusqlite::Connection::open(db)
         .with_context(|| format!("could not open oha's records {}", db.display()))?;
     let mut statement = connection
-        .prepare("SELECT duration, status FROM oha")
+        .prepare("SELECT start, duration, status FROM oha")
         .context("oha's records have no table 'oha'")?;
-    let mut rows = statement
-        .query([])
+    let records = statement
+        .query_map([], |row| {
+            Ok(Record {
+                start_secs: row.get(0)?,
+                duration_secs: row.get(1)?,
+                status: u16::try_from(row.get::<_, i64>(2)?).unwrap_or(0),
+            })
+        })
+        .context("could not read oha's records")?
+        .collect::<rusqlite::Result<Vec<Record>>>()
         .context("could not read oha's records")?;
-    let mut histogram = bench_core::latency::histogram();
-    while let Some(row) = rows.next().context("could not read oha's records")? {
-        let seconds: f64 = row.get(0)?;
-        let status: i64 = row.get(1)?;
-        if (200..300).contains(&status) {
-            bench_core::latency::record(&mut histogram, (seconds * 1e9).round() as u64);
-        }
-    }
-    if histogram.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(bench_core::latency::encode(&histogram)?))
+    let reduced = bench_core::latency::reduce(records);
+    let histogram = if reduced.histogram.is_empty() {
+        None
+    } else {
+        Some(bench_core::latency::encode(&reduced.histogram)?)
+    };
+    Ok((histogram, reduced.timeline))
 }
 
 #[cfg(test)]

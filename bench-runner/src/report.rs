@@ -1,9 +1,9 @@
 //! The commands that read finished runs and measure nothing: `bench-runner report`, which
-//! writes a run's charts and `report.html` from its `results.json`, and `bench-runner
-//! compare`, which says, cell by cell, whether a new run is slower or faster than a base
-//! run beyond the noise band (`bench_core::compare::compare_runs`), with both runs side by
-//! side. The exit status of `compare` is the CI gate: 0 when nothing is slower, 1 when
-//! something is, 2 on bad input.
+//! writes a run's charts and `report.html` from its `results.json` and, with `--screenshot`,
+//! checks the page in headless Chromium (`browser`), and `bench-runner compare`, which says,
+//! cell by cell, whether a new run is slower or faster than a base run beyond the noise band
+//! (`bench_core::compare::compare_runs`), with both runs side by side. The exit status of
+//! `compare` is the CI gate: 0 when nothing is slower, 1 when something is, 2 on bad input.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -12,10 +12,12 @@ use anyhow::{Context, Result, bail};
 use bench_core::compare::{compare_runs, machine_differences};
 use bench_core::results::RunResults;
 
+use crate::browser;
 use crate::cli::{CompareArgs, CompareFormat, ReportArgs};
 use crate::output::{read_results, write_report};
 
-/// Writes the charts and the report of the run in `args.dir`.
+/// Writes the charts and the report of the run in `args.dir`; with `--screenshot`, renders
+/// the report in Chromium into `report.png` and fails when a reader would see it broken.
 pub fn report_command(args: &ReportArgs) -> Result<ExitCode> {
     let results = read_results(&args.dir)?;
     write_report(&args.dir, &results)?;
@@ -24,7 +26,32 @@ pub fn report_command(args: &ReportArgs) -> Result<ExitCode> {
         args.dir.join("charts").display(),
         args.dir.display()
     );
-    Ok(ExitCode::SUCCESS)
+    if !args.screenshot {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let page = args.dir.join("report.html");
+    let png = args.dir.join("report.png");
+    let rendering = browser::render(&page, &png)
+        .with_context(|| format!("could not render {} in Chromium", page.display()))?;
+    eprintln!(
+        "rendered report.html in Chromium into {} ({} × {} px): {} of {} charts measured, \
+         {:.1} % of the page inked",
+        png.display(),
+        rendering.screenshot_width,
+        rendering.screenshot_height,
+        rendering.charts.len(),
+        rendering.figures,
+        rendering.inked_share * 100.0
+    );
+    let problems = rendering.problems();
+    if problems.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!(
+        "report.html does not render as it should:\n  - {}",
+        problems.join("\n  - ")
+    );
+    Ok(ExitCode::FAILURE)
 }
 
 /// Bad input: unreadable runs, or runs of different machines.

@@ -813,6 +813,7 @@ async fn repetition(
         started,
         load: load_report,
         latency_histogram: run.latency_histogram,
+        timeline: run.timeline,
         server: server_usage,
         generator: generator_usage,
     })

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use pulldown_cmark::{Options, Parser, html::push_html};
 
-use crate::charts::Chart;
+use crate::charts::{Chart, ChartKind};
 use crate::results::RunResults;
 
 /// The style of the page: readable tables, charts at most as wide as the page.
@@ -33,8 +33,8 @@ pub fn html(results: &RunResults, charts: &[Chart]) -> String {
         escape(&title)
     );
     page.push_str(&body);
-    if !charts.is_empty() {
-        page.push_str("<h2>Charts</h2>\n");
+    for (heading, intro, charts) in sections(charts) {
+        let _ = writeln!(page, "<h2>{heading}</h2>\n<p>{}</p>", escape(intro));
         for chart in charts {
             let _ = write!(
                 page,
@@ -49,16 +49,38 @@ pub fn html(results: &RunResults, charts: &[Chart]) -> String {
     page
 }
 
-/// `results.md` with a last section that shows every chart from `charts/`.
+/// `results.md` with last sections that show every chart from `charts/`.
 pub fn markdown_with_charts(results: &RunResults, charts: &[Chart]) -> String {
     let mut out = super::markdown(results);
-    if !charts.is_empty() {
-        out.push_str("## Charts\n\n");
+    for (heading, intro, charts) in sections(charts) {
+        let _ = writeln!(out, "## {heading}\n\n{intro}\n");
         for chart in charts {
             let _ = writeln!(out, "![{}](charts/{})\n", chart.title, chart.file_name);
         }
     }
     out
+}
+
+/// The charts in the sections a report shows them in, empty ones left out: the run's
+/// charts, then one per cell second by second.
+fn sections(charts: &[Chart]) -> Vec<(&'static str, &'static str, Vec<&Chart>)> {
+    let (timelines, others): (Vec<&Chart>, Vec<&Chart>) =
+        charts.iter().partition(|c| c.kind == ChartKind::Timeline);
+    [
+        (
+            "Charts",
+            "Whiskers are 95 % intervals of the median unless the axis says otherwise.",
+            others,
+        ),
+        (
+            "Second by second",
+            "Each measured cell's repetitions end to end in round order, from oha's record of every request: the 2xx rate with failures marked, and p50 and p99 of each second.",
+            timelines,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, _, charts)| !charts.is_empty())
+    .collect()
 }
 
 fn escape(text: &str) -> String {

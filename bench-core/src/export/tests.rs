@@ -44,6 +44,16 @@ fn rep(
         round,
         started: format!("2025-01-02T03:{:02}:{:02}Z", 5 + round, (rate as u64) % 60),
         latency_histogram: Some(crate::latency::encode(&histogram).unwrap()),
+        // Ten seconds at the rate; in the sixth, 2 % of the requests answered 503 and p99
+        // doubled.
+        timeline: (0..10)
+            .map(|second| crate::latency::Second {
+                ok_2xx: ok / 10,
+                other_status: if second == 5 { ok / 500 } else { 0 },
+                p50_us: Some(p99_us / 5.0),
+                p99_us: Some(if second == 5 { p99_us * 2.0 } else { p99_us }),
+            })
+            .collect(),
         load: LoadReport {
             total: ok + 3,
             ok_2xx: ok,

@@ -138,3 +138,38 @@ fn report_draws_the_charts_of_a_committed_run() {
         .expect("the committed run has its report.html");
     assert_eq!(committed, report, "rerun `bench-runner report {BASE_RUN}`");
 }
+
+#[test]
+fn report_screenshot_without_chromium_says_how_to_install_it() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(
+        in_workspace(&format!("{BASE_RUN}/results.json")),
+        dir.path().join("results.json"),
+    )
+    .expect("results.json copied");
+    let output = Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .args(["report", dir.path().to_str().unwrap(), "--screenshot"])
+        .env(bench_runner::browser::CHROMIUM_VAR, "/no/such/chromium")
+        .output()
+        .expect("could not run bench-runner");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no Chromium at /no/such/chromium")
+            && stderr.contains("apt-get install chromium")
+            && stderr.contains("scripts/ensure-chromium.sh"),
+        "the error names the missing executable and how to install one: {stderr}"
+    );
+    assert!(
+        dir.path().join("report.html").exists() && !dir.path().join("report.png").exists(),
+        "the report is written before the browser is looked for, and no screenshot: {stderr}"
+    );
+
+    let missing = bench_runner(&["report", "no/such/run", "--screenshot"]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not read no/such/run/results.json"),
+        "the error names the missing results: {stderr}"
+    );
+}

@@ -80,6 +80,19 @@ async fn every_image_serves_hello_as_nonroot() {
     for row in &rows {
         check_row(row, &binaries[&row.framework], &bases[&row.base]);
     }
+    // The tables and the size chart, as `bench-runner images` writes them.
+    let tables = tempfile::tempdir().expect("a temporary directory");
+    lab::write_tables(tables.path(), &rows).expect("the tables are written");
+    let markdown = std::fs::read_to_string(tables.path().join("images.md")).expect("images.md");
+    assert!(
+        markdown.contains("](image-sizes.svg)"),
+        "images.md shows the chart:\n{markdown}"
+    );
+    let svg = std::fs::read_to_string(tables.path().join("image-sizes.svg")).expect("the chart");
+    for row in &rows {
+        let name = format!("{} ({})", row.framework, row.base);
+        assert!(svg.contains(&name), "the chart has a row for {name}");
+    }
 
     for image in &built.images {
         let tag = &image.tag;

@@ -140,6 +140,14 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
             .unwrap_or_else(|| panic!("{}: no HDR latency", cell.id));
         let ok: u64 = cell.repetitions.iter().map(|r| r.load.ok_2xx).sum();
         assert_eq!(latency.count, ok, "{}: every 2xx in the histogram", cell.id);
+        for repetition in &cell.repetitions {
+            let seconds: u64 = repetition.timeline.iter().map(|s| s.ok_2xx).sum();
+            assert_eq!(
+                seconds, repetition.load.ok_2xx,
+                "{}: every 2xx in the timeline of round {}",
+                cell.id, repetition.round
+            );
+        }
         assert!(
             latency.p50_us <= latency.p99_us && latency.p99_us <= latency.max_us,
             "{}: {latency:?}",
@@ -248,6 +256,71 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
     assert!(
         !report.contains("<script") && !report.contains("<img"),
         "self-contained"
+    );
+    // report.html renders in a real browser: `report --screenshot` passes and writes
+    // report.png, and in Chromium, with JavaScript off, the page logs no error, asks the
+    // network for nothing, gives every chart a box and is not blank.
+    let output = Command::new(env!("CARGO_BIN_EXE_bench-runner"))
+        .arg("report")
+        .arg(&quick)
+        .arg("--screenshot")
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("bench-runner runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "report --screenshot failed: {stderr}"
+    );
+    let png = std::fs::read(quick.join("report.png"))
+        .unwrap_or_else(|err| panic!("report --screenshot wrote no report.png ({err}): {stderr}"));
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "report.png is not a PNG: {stderr}"
+    );
+    let page = quick.join("report.html");
+    let figures = std::fs::read_to_string(&page)
+        .expect("report.html")
+        .matches("<figure")
+        .count();
+    let screenshot = scratch.path().join("report-test.png");
+    let rendering =
+        tokio::task::spawn_blocking(move || bench_runner::browser::render(&page, &screenshot))
+            .await
+            .expect("the rendering thread ends")
+            .unwrap_or_else(|err| panic!("Chromium could not render report.html: {err:#}"));
+    assert!(
+        rendering.console_errors.is_empty(),
+        "report.html logs errors in Chromium: {:?}",
+        rendering.console_errors
+    );
+    assert!(
+        rendering.network_requests.is_empty(),
+        "report.html asks the network for: {:?}",
+        rendering.network_requests
+    );
+    for chart in &rendering.charts {
+        assert!(
+            chart.width > 0 && chart.height > 0,
+            "chart '{}' is laid out {} × {} px",
+            chart.id,
+            chart.width,
+            chart.height
+        );
+    }
+    assert_eq!(
+        rendering.charts.len(),
+        figures,
+        "Chromium measured {} charts but report.html has {figures} figures: {:?}",
+        rendering.charts.len(),
+        rendering.charts
+    );
+    assert!(
+        rendering.inked_share >= 0.01,
+        "report.html looks blank in Chromium: {:.2} % of its pixels are inked",
+        rendering.inked_share * 100.0
     );
     assert!(
         run_containers(&docker).await.is_empty(),
