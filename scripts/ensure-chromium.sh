@@ -10,22 +10,9 @@ set -eu
 
 chromium=/usr/bin/chromium
 
-say() { printf 'ensure-chromium: %s\n' "$*"; }
-fail() {
-    printf 'ensure-chromium: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# Runs a command as root: directly when we are root, else through sudo without a prompt.
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        fail "'$*' needs root: run this script as root or install sudo"
-    fi
-}
+script=ensure-chromium
+# shellcheck source=scripts/setup-lib.sh
+. "$(dirname "$0")/setup-lib.sh"
 
 if [ -n "${BENCHLAB_CHROMIUM:-}" ]; then
     [ -x "$BENCHLAB_CHROMIUM" ] ||

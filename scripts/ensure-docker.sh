@@ -11,22 +11,9 @@ set -eu
 log="${BENCHLAB_DOCKERD_LOG:-/tmp/benchlab-dockerd.log}"
 wait_seconds="${BENCHLAB_DOCKERD_WAIT:-60}"
 
-say() { printf 'ensure-docker: %s\n' "$*"; }
-fail() {
-    printf 'ensure-docker: error: %s\n' "$*" >&2
-    exit 1
-}
-
-# Runs a command as root: directly when we are root, else through sudo without a prompt.
-as_root() {
-    if [ "$(id -u)" -eq 0 ]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        fail "'$*' needs root: run this script as root or install sudo"
-    fi
-}
+script=ensure-docker
+# shellcheck source=scripts/setup-lib.sh
+. "$(dirname "$0")/setup-lib.sh"
 
 missing=""
 { command -v dockerd && command -v docker; } >/dev/null 2>&1 || missing="$missing docker.io"

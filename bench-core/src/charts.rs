@@ -271,7 +271,7 @@ pub fn throughput(results: &RunResults, quota: &CpuQuota) -> Option<Chart> {
                 )))
             );
         }
-        legend(&mut chart)
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     });
     Some(Chart {
         kind: ChartKind::Throughput,
@@ -353,7 +353,7 @@ pub fn latency_curves(results: &RunResults, group: &GroupKey) -> Option<Chart> {
             legend_entry!(annotation, i);
             markers!(chart, i, s.points.iter().map(|p| (p.x, p.y)));
         }
-        legend(&mut chart)
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     });
     Some(Chart {
         kind: ChartKind::Latency,
@@ -606,12 +606,7 @@ pub fn timeline(results: &RunResults, cell: &CellResult) -> Option<Chart> {
                 "failures per s"
             });
         annotation.legend(move |(x, y)| Cross::new((x + 12, y), 6, red.stroke_width(3)));
-        top.configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font(("sans-serif", 13))
-            .draw()?;
+        legend(&mut top, SeriesLabelPosition::UpperLeft)?;
 
         let mut bottom = ChartBuilder::on(&lower)
             .margin(14)
@@ -640,13 +635,7 @@ pub fn timeline(results: &RunResults, cell: &CellResult) -> Option<Chart> {
             legend_entry!(annotation, i);
             markers!(bottom, i, s.points.iter().map(|p| (p.x, p.y)));
         }
-        bottom
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font(("sans-serif", 13))
-            .draw()?;
+        legend(&mut bottom, SeriesLabelPosition::UpperLeft)?;
         Ok(())
     });
     Some(Chart {
@@ -899,13 +888,7 @@ pub fn image_sizes(rows: &[ImageRow]) -> Option<Chart> {
                     ]
                 }),
         )?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.5))
-            .label_font(("sans-serif", 13))
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     });
     Some(Chart {
@@ -964,15 +947,17 @@ fn builder<'a, 'b>(
     builder
 }
 
+/// The chart's legend at `position`, on a white, framed box.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
 {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(position)
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK.mix(0.5))
         .label_font(("sans-serif", 13))
