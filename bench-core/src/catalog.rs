@@ -179,6 +179,65 @@ impl fmt::Display for Backend {
     }
 }
 
+/// What loads a cell: oha, the default, or wrk as a second opinion on the same cell.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Generator {
+    /// oha 1.16, as a library in a child process of the runner: closed loop, fixed rate
+    /// (`-q` with `--latency-correction`) and connection churn, every request recorded.
+    #[default]
+    Oha,
+    /// Debian's wrk 4.1, with a Lua report: closed loop only (wrk has no fixed-rate mode),
+    /// a latency histogram but no per-request records, so no timeline.
+    Wrk,
+}
+
+impl Generator {
+    /// Both, in the order `--cross-check` pairs them.
+    pub const ALL: [Generator; 2] = [Generator::Oha, Generator::Wrk];
+
+    /// The name in flags, files, cell ids and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            Generator::Oha => "oha",
+            Generator::Wrk => "wrk",
+        }
+    }
+
+    /// The one that is not this one: what a cross-check measures the same cell with.
+    pub fn other(self) -> Generator {
+        match self {
+            Generator::Oha => Generator::Wrk,
+            Generator::Wrk => Generator::Oha,
+        }
+    }
+
+    /// Whether this is oha (for `skip_serializing_if`: cells loaded by oha keep the ids and
+    /// the JSON they had before there was a choice).
+    pub fn is_oha(&self) -> bool {
+        *self == Generator::Oha
+    }
+}
+
+impl fmt::Display for Generator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What a cell's service runs from: an image on a base, or the bare binary under the
 /// process backend. Written as the base's name, or `process`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

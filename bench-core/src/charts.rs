@@ -9,13 +9,15 @@
 //! that differ in marker shape as well as colour (Okabe–Ito's palette), so they stay apart in
 //! greyscale.
 
+use std::fmt::Write as _;
+
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::images::ImageRow;
 use crate::latency::{self, Second};
-use crate::plan::{CpuQuota, GroupKey};
+use crate::plan::{CpuQuota, GroupKey, RateSpec};
 use crate::results::{CellResult, Outcome, RunResults};
 use crate::units::Bytes;
 
@@ -178,11 +180,14 @@ pub fn charts(results: &RunResults) -> Vec<Chart> {
     charts
 }
 
+/// The measured cells of the run's own generator: a cross-check's twins are in the
+/// cross-check table, not in the charts.
 fn measured(results: &RunResults) -> impl Iterator<Item = &CellResult> {
-    results
-        .cells
-        .iter()
-        .filter(|c| c.outcome == Outcome::Measured && c.summary.is_some())
+    results.cells.iter().filter(|c| {
+        c.outcome == Outcome::Measured
+            && c.summary.is_some()
+            && c.cell.generator == results.matrix.generator
+    })
 }
 
 /// `axum`, or `axum (debian)` when the run has several bases.
@@ -206,6 +211,8 @@ pub fn throughput(results: &RunResults, quota: &CpuQuota) -> Option<Chart> {
                     && c.cell.base == base
                     && c.cell.cpu == *quota
                     && c.cell.endpoint == crate::plan::Endpoint::Hello
+                    && c.cell.keep_alive
+                    && c.cell.rate.is_none()
             })
             .filter_map(|c| {
                 let estimate = c.summary.as_ref()?.rate_estimate;
@@ -989,13 +996,26 @@ fn max_of(series: &[Series], f: impl Fn(&Point) -> f64) -> f64 {
 }
 
 fn group_title(group: &GroupKey) -> String {
-    format!(
+    let mut title = format!(
         "{} vCPU, {}, {} connection{}",
         group.cpu.vcpus,
         group.endpoint,
         group.connections,
         if group.connections == 1 { "" } else { "s" }
-    )
+    );
+    if !group.keep_alive {
+        title.push_str(", one per request");
+    }
+    match group.rate {
+        Some(RateSpec::PerSecond(rate)) => {
+            let _ = write!(title, ", fixed rate {rate} req/s");
+        }
+        Some(RateSpec::ShareOfMax(percent)) => {
+            let _ = write!(title, ", fixed rate {percent} % of max");
+        }
+        None => {}
+    }
+    title
 }
 
 /// `p99.9` for 3 on the nines scale; empty between the named percentiles.

@@ -12,9 +12,9 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Framework, Packaging};
+use crate::catalog::{Framework, Generator, Packaging};
 use crate::plan::GroupKey;
-use crate::results::{CellResult, Outcome, Provenance, RunResults};
+use crate::results::{CellResult, Outcome, Provenance, Repetition, RunResults};
 use crate::stats::{CONFIDENCE, INTERVAL_METHOD, Interval, Sample};
 
 /// The framework every other is expressed against: plain hyper, the no-framework baseline.
@@ -72,26 +72,17 @@ impl Relation {
 
 /// `a`'s 2xx rate over `b`'s, paired by round; `None` when they share no round.
 pub fn paired(a: &CellResult, b: &CellResult) -> Option<PairedRatio> {
-    let ratios: Vec<f64> = a
-        .repetitions
-        .iter()
-        .filter_map(|ra| {
-            let rb = b.repetitions.iter().find(|rb| rb.round == ra.round)?;
-            (rb.load.rate_2xx > 0.0).then(|| ra.load.rate_2xx / rb.load.rate_2xx)
-        })
-        .collect();
-    let sample = Sample::new(ratios).ok()?;
-    Some(PairedRatio {
-        rounds: sample.len(),
-        median: sample.median(),
-        interval: sample.median_interval(CONFIDENCE),
-    })
+    paired_by(a, b, |r| Some(r.load.rate_2xx))
 }
 
 /// A comparison group of a run: its members against the baseline, and its ranking.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GroupComparison {
     pub group: GroupKey,
+    /// The generator of its cells: a cross-check's cells are ranked apart, each generator
+    /// with its own.
+    #[serde(default, skip_serializing_if = "Generator::is_oha")]
+    pub generator: Generator,
     /// [`GroupKey::id`].
     pub id: String,
     /// Measured cells, in matrix order.
@@ -129,12 +120,16 @@ fn measured(cell: &CellResult) -> bool {
     cell.outcome == Outcome::Measured && cell.summary.is_some()
 }
 
-/// The comparison groups of `cells`, in the order their first cell appears; only measured
-/// cells take part.
+/// The comparison groups of `cells` by generator, in the order their first cell appears;
+/// only measured closed-loop cells take part (a fixed-rate cell's rate is its target, which
+/// ranks nothing).
 pub fn comparisons(cells: &[CellResult]) -> Vec<GroupComparison> {
-    let mut groups: Vec<(GroupKey, Vec<&CellResult>)> = Vec::new();
-    for cell in cells.iter().filter(|c| measured(c)) {
-        let key = cell.cell.group();
+    let mut groups: Vec<((GroupKey, Generator), Vec<&CellResult>)> = Vec::new();
+    for cell in cells
+        .iter()
+        .filter(|c| measured(c) && c.cell.rate.is_none())
+    {
+        let key = (cell.cell.group(), cell.cell.generator);
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, members)) => members.push(cell),
             None => groups.push((key, vec![cell])),
@@ -142,11 +137,11 @@ pub fn comparisons(cells: &[CellResult]) -> Vec<GroupComparison> {
     }
     groups
         .into_iter()
-        .map(|(group, cells)| compare_group(group, &cells))
+        .map(|((group, generator), cells)| compare_group(group, generator, &cells))
         .collect()
 }
 
-fn compare_group(group: GroupKey, cells: &[&CellResult]) -> GroupComparison {
+fn compare_group(group: GroupKey, generator: Generator, cells: &[&CellResult]) -> GroupComparison {
     let members = cells
         .iter()
         .map(|cell| {
@@ -180,6 +175,7 @@ fn compare_group(group: GroupKey, cells: &[&CellResult]) -> GroupComparison {
     GroupComparison {
         id: group.id(),
         group,
+        generator,
         members,
         ranking,
     }
@@ -187,6 +183,102 @@ fn compare_group(group: GroupKey, cells: &[&CellResult]) -> GroupComparison {
 
 fn median_rate(cell: &CellResult) -> f64 {
     cell.summary.as_ref().map_or(0.0, |s| s.rate_2xx.median)
+}
+
+/// One service loaded by both generators in the same rounds: the cross-check.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CrossCheck {
+    /// The cell loaded by the run's generator, and its twin loaded by the other.
+    pub cell: String,
+    pub twin: String,
+    pub generator: Generator,
+    pub twin_generator: Generator,
+    /// The twin's 2xx rate over the cell's, round by round.
+    pub rate: PairedRatio,
+    /// The twin's p99 over the cell's, round by round (each repetition's own p99).
+    pub p99: Option<PairedRatio>,
+    /// Server CPU µs per 2xx request under each, the medians over the rounds.
+    pub cpu_us_per_request: Option<(f64, f64)>,
+    /// The twin's server CPU per request over the cell's, round by round.
+    pub cpu_per_request: Option<PairedRatio>,
+    /// Generator CPU µs per 2xx request under each, the medians over the rounds.
+    pub generator_cpu_us_per_request: Option<(f64, f64)>,
+}
+
+/// The cross-checks among `cells`: every measured cell paired with its measured twin, the
+/// same cell loaded by the other generator.
+pub fn cross_checks(cells: &[CellResult]) -> Vec<CrossCheck> {
+    let mut checks = Vec::new();
+    for cell in cells.iter().filter(|c| measured(c)) {
+        let Some(twin) = cells.iter().find(|t| {
+            measured(t)
+                && t.cell.generator != cell.cell.generator
+                && t.cell.id() != cell.cell.id()
+                && crate::plan::Cell {
+                    generator: cell.cell.generator,
+                    ..t.cell.clone()
+                } == cell.cell
+        }) else {
+            continue;
+        };
+        // Each pair once, from the oha side.
+        if cell.cell.generator != Generator::Oha {
+            continue;
+        }
+        let Some(rate) = paired(twin, cell) else {
+            continue;
+        };
+        let medians = |f: fn(&Repetition) -> Option<f64>| {
+            let median = |c: &CellResult| {
+                let values: Option<Vec<f64>> = c.repetitions.iter().map(f).collect();
+                Sample::new(values?).ok().map(|s| s.median())
+            };
+            median(cell).zip(median(twin))
+        };
+        checks.push(CrossCheck {
+            cell: cell.id.clone(),
+            twin: twin.id.clone(),
+            generator: cell.cell.generator,
+            twin_generator: twin.cell.generator,
+            rate,
+            p99: paired_by(twin, cell, Repetition::p99_us),
+            cpu_us_per_request: medians(|r| r.server.cpu_us_per_ok_request),
+            cpu_per_request: paired_by(twin, cell, |r| r.server.cpu_us_per_ok_request),
+            generator_cpu_us_per_request: medians(generator_us_per_request),
+        });
+    }
+    checks
+}
+
+/// The generator's CPU µs per 2xx response over its window.
+fn generator_us_per_request(r: &Repetition) -> Option<f64> {
+    (r.load.ok_2xx > 0).then(|| {
+        r.generator.cpu_percent / 100.0 * r.load.measured_secs * 1e6 / r.load.ok_2xx as f64
+    })
+}
+
+/// `value` of `a` over that of `b`, paired by round; `None` when they share no round with
+/// both values.
+fn paired_by(
+    a: &CellResult,
+    b: &CellResult,
+    value: impl Fn(&Repetition) -> Option<f64>,
+) -> Option<PairedRatio> {
+    let ratios: Vec<f64> = a
+        .repetitions
+        .iter()
+        .filter_map(|ra| {
+            let rb = b.repetitions.iter().find(|rb| rb.round == ra.round)?;
+            let (va, vb) = (value(ra)?, value(rb)?);
+            (vb > 0.0).then(|| va / vb)
+        })
+        .collect();
+    let sample = Sample::new(ratios).ok()?;
+    Some(PairedRatio {
+        rounds: sample.len(),
+        median: sample.median(),
+        interval: sample.median_interval(CONFIDENCE),
+    })
 }
 
 impl GroupComparison {
@@ -711,6 +803,9 @@ mod tests {
             cpu: CpuQuota::fargate(0.5),
             endpoint: Endpoint::Hello,
             connections: 64,
+            keep_alive: true,
+            rate: None,
+            generator: Default::default(),
         }
     }
 

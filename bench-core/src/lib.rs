@@ -21,7 +21,7 @@
 //! ```
 //! use std::time::Duration;
 //! use bench_core::export;
-//! use bench_core::oha::{LoadReport, OhaReport, oha_args};
+//! use bench_core::oha::{LoadReport, OhaLoad, OhaReport, oha_args};
 //! use bench_core::plan::{Matrix, Settings};
 //! use bench_core::results::{
 //!     CellResult, GeneratorUsage, Lifecycle, Provenance, Repetition, RunResults, ServerUsage,
@@ -42,7 +42,7 @@
 //!     // WORKERS=cell.workers() and matrix.server_cpus; wait for /hello; warm up; then per
 //!     // round run oha with these arguments, reading the cgroup around it:
 //!     let url = format!("http://127.0.0.1:8080{}", cell.endpoint.path());
-//!     let _args = oha_args(&url, cell.connections, matrix.duration, matrix.generator_cpus.len());
+//!     let _args = oha_args(&url, &OhaLoad::of(&cell, matrix.duration, matrix.generator_cpus.len(), None));
 //!     let json = r#"{"summary": {"successRate": 1.0, "total": 10.0, "slowest": 0.002,
 //!         "fastest": 0.00003, "average": 0.0002, "requestsPerSec": 50000.3, "totalData": 1,
 //!         "sizePerRequest": 27, "sizePerSec": 1.0},
@@ -54,6 +54,7 @@
 //!     let repetition = Repetition {
 //!         round: 0,
 //!         started: "2026-11-25T12:00:00Z".to_owned(),
+//!         target_rate: None,
 //!         load: LoadReport::from_oha(&report, wall)?,
 //!         latency_histogram: None,
 //!         timeline: Vec::new(),
@@ -83,3 +84,4 @@ pub mod plan;
 pub mod results;
 pub mod stats;
 pub mod units;
+pub mod wrk;

@@ -13,24 +13,68 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::plan::Cell;
 use crate::units::{Micros, RequestsPerSec, Seconds};
 
 /// The message oha counts requests under that were still in flight when `-z` ran out. They
 /// are no failure of the server: they are left out of the success ratio.
 pub const DEADLINE_ABORTED: &str = "aborted due to deadline";
 
+/// The request headers every generator sends besides `Host` (and `Connection: close` for a
+/// cell without keep-alive), so that oha and wrk send the same bytes: oha always sends
+/// `Accept` and `User-Agent` (its options can set them, not drop them), wrk sends only what
+/// it is given. oha's `Accept-Encoding` is dropped with `--disable-compression`.
+pub const REQUEST_HEADERS: [(&str, &str); 2] = [("Accept", "*/*"), ("User-Agent", "benchlab")];
+
+/// What oha is asked to do in one load run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OhaLoad {
+    /// Connections: a closed loop's concurrency, a fixed rate's pool.
+    pub connections: u32,
+    pub duration: Duration,
+    /// oha's tokio worker threads.
+    pub threads: usize,
+    /// `false`: `--disable-keepalive`, a connection per request.
+    pub keep_alive: bool,
+    /// A fixed rate in req/s (`-q` with `--latency-correction`); `None` for a closed loop.
+    pub rate: Option<RequestsPerSec>,
+}
+
+impl OhaLoad {
+    /// The load of `cell` for `duration` on `threads` threads, at `rate` when it is a
+    /// fixed-rate cell (its target, resolved by the runner).
+    pub fn of(
+        cell: &Cell,
+        duration: Duration,
+        threads: usize,
+        rate: Option<RequestsPerSec>,
+    ) -> OhaLoad {
+        OhaLoad {
+            connections: cell.connections,
+            duration,
+            threads,
+            keep_alive: cell.keep_alive,
+            rate,
+        }
+    }
+}
+
 /// The arguments (program name first) the runner gives oha, as a library
-/// (`oha::Opts::try_parse_from`) or as a binary: `duration` of load on `url` over
-/// `connections` keep-alive connections, on `threads` tokio worker threads (oha's default
-/// counts every physical core and ignores CPU affinity), JSON on stdout with the 2xx /
-/// non-2xx breakdown that [`LoadReport`]'s latencies need.
+/// (`oha::Opts::try_parse_from`) or as a binary: `load` on `url`, on its worker threads
+/// (oha's default counts every physical core and ignores CPU affinity), JSON on stdout with
+/// the 2xx / non-2xx breakdown that [`LoadReport`]'s latencies need, and the request of
+/// [`REQUEST_HEADERS`].
 ///
 /// `-w` lets the requests in flight at the deadline finish, and oha's elapsed time then runs
 /// to the last of them. Without it every connection loses its last request, which biases the
 /// rate by about latency / duration: 10 % for `/sleep/1000` over 10 s, enough to spoil the
 /// calibration. With it the rate of a closed loop of C connections is C / latency.
-pub fn oha_args(url: &str, connections: u32, duration: Duration, threads: usize) -> Vec<String> {
-    [
+///
+/// At a fixed rate, `-q` schedules the requests and `--latency-correction` measures each
+/// from when it was due rather than from when a connection got to it, so a stalled server
+/// is charged for the requests it delayed (coordinated omission).
+pub fn oha_args(url: &str, load: &OhaLoad) -> Vec<String> {
+    let mut args: Vec<String> = [
         "oha",
         "--no-tui",
         "--output-format",
@@ -38,16 +82,31 @@ pub fn oha_args(url: &str, connections: u32, duration: Duration, threads: usize)
         "--stats-success-breakdown",
         "-w",
         "-z",
-        &format!("{}ms", duration.as_millis()),
+        &format!("{}ms", load.duration.as_millis()),
         "-c",
-        &connections.to_string(),
+        &load.connections.to_string(),
         "--worker-threads",
-        &threads.max(1).to_string(),
-        url,
+        &load.threads.max(1).to_string(),
+        "--disable-compression",
     ]
     .into_iter()
     .map(str::to_owned)
-    .collect()
+    .collect();
+    for (name, value) in REQUEST_HEADERS {
+        args.extend(["-H".to_owned(), format!("{name}: {value}")]);
+    }
+    if !load.keep_alive {
+        args.push("--disable-keepalive".to_owned());
+    }
+    if let Some(rate) = load.rate {
+        args.extend([
+            "-q".to_owned(),
+            rate.to_string(),
+            "--latency-correction".to_owned(),
+        ]);
+    }
+    args.push(url.to_owned());
+    args
 }
 
 /// oha's `--output-format json` report: the parts benchlab reads.
@@ -270,15 +329,28 @@ mod tests {
 
     #[test]
     fn oha_arguments() {
+        let closed = OhaLoad {
+            connections: 64,
+            duration: Duration::from_secs(10),
+            threads: 1,
+            keep_alive: true,
+            rate: None,
+        };
         assert_eq!(
-            oha_args(
-                "http://127.0.0.1:8080/hello",
-                64,
-                Duration::from_secs(10),
-                1
-            )
-            .join(" "),
-            "oha --no-tui --output-format json --stats-success-breakdown -w -z 10000ms -c 64 --worker-threads 1 http://127.0.0.1:8080/hello"
+            oha_args("http://127.0.0.1:8080/hello", &closed).join(" "),
+            "oha --no-tui --output-format json --stats-success-breakdown -w -z 10000ms -c 64 --worker-threads 1 --disable-compression -H Accept: */* -H User-Agent: benchlab http://127.0.0.1:8080/hello"
+        );
+        let churn_at_rate = OhaLoad {
+            keep_alive: false,
+            rate: Some(12_500.5),
+            ..closed
+        };
+        let args = oha_args("http://127.0.0.1:8080/hello", &churn_at_rate).join(" ");
+        assert!(
+            args.ends_with(
+                "--disable-keepalive -q 12500.5 --latency-correction http://127.0.0.1:8080/hello"
+            ),
+            "{args}"
         );
     }
 

@@ -15,7 +15,7 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Backend, Base, Framework, Packaging};
+use crate::catalog::{Backend, Base, Framework, Generator, Packaging};
 use crate::units::{Micros, RequestsPerSec, parse_duration};
 
 // The largest `<ms>` a `/sleep/<ms>` endpoint may ask for is the services' own limit.
@@ -193,6 +193,128 @@ impl<'de> Deserialize<'de> for Endpoint {
     }
 }
 
+/// A fixed arrival rate for oha's rate mode: so many requests per second (`5000`), or a share
+/// of the same cell's closed-loop maximum measured earlier in the run (`50%`): the median
+/// 2xx rate of the cell that differs from it only in being a closed loop.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum RateSpec {
+    PerSecond(RequestsPerSec),
+    /// In percent.
+    ShareOfMax(f64),
+}
+
+/// The largest share of the closed-loop maximum `--rates` takes: up to twice the maximum,
+/// enough to watch a server fall behind.
+pub const MAX_RATE_SHARE_PERCENT: f64 = 200.0;
+
+impl RateSpec {
+    /// The rate in cell ids, file names and CSV: `rate-5000`, `rate-50pct` (no `%`, which
+    /// URLs would have to escape).
+    pub fn label(&self) -> String {
+        match self {
+            RateSpec::PerSecond(rate) => format!("rate-{rate}"),
+            RateSpec::ShareOfMax(percent) => format!("rate-{percent}pct"),
+        }
+    }
+
+    /// The rate as the flag takes it: `5000`, `50%`.
+    pub fn spec(&self) -> String {
+        match self {
+            RateSpec::PerSecond(rate) => rate.to_string(),
+            RateSpec::ShareOfMax(percent) => format!("{percent}%"),
+        }
+    }
+
+    /// The target in req/s, given the closed-loop maximum of the cell's twin when it is
+    /// known; `None` for a share of a maximum that was not measured.
+    pub fn target(&self, closed_loop_max: Option<RequestsPerSec>) -> Option<RequestsPerSec> {
+        match self {
+            RateSpec::PerSecond(rate) => Some(*rate),
+            RateSpec::ShareOfMax(percent) => closed_loop_max.map(|max| max * percent / 100.0),
+        }
+    }
+}
+
+impl fmt::Display for RateSpec {
+    /// `5000 req/s`, `50 %`: as headings write it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RateSpec::PerSecond(rate) => write!(f, "{rate} req/s"),
+            RateSpec::ShareOfMax(percent) => write!(f, "{percent} % of the closed-loop maximum"),
+        }
+    }
+}
+
+/// Reads `5000` (req/s) or `50%` (of the closed-loop maximum).
+impl FromStr for RateSpec {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let err = || {
+            format!(
+                "invalid rate \"{text}\": give requests per second like \"5000\", or a share of the cell's closed-loop maximum like \"50%\" (above 0, at most {MAX_RATE_SHARE_PERCENT}%)"
+            )
+        };
+        let trimmed = text.trim();
+        let (number, share) = match trimmed.strip_suffix('%') {
+            Some(number) => (number.trim(), true),
+            None => (trimmed, false),
+        };
+        let value: f64 = number.parse().map_err(|_| err())?;
+        if !value.is_finite() || value <= 0.0 {
+            return Err(err());
+        }
+        if share {
+            if value > MAX_RATE_SHARE_PERCENT {
+                return Err(err());
+            }
+            Ok(RateSpec::ShareOfMax(value))
+        } else {
+            Ok(RateSpec::PerSecond(value))
+        }
+    }
+}
+
+impl Serialize for RateSpec {
+    /// `"5000"` or `"50%"`, the form the flag takes.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.spec())
+    }
+}
+
+impl<'de> Deserialize<'de> for RateSpec {
+    /// A number (req/s) or a string as the flag takes it.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct RateVisitor;
+
+        impl Visitor<'_> for RateVisitor {
+            type Value = RateSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a rate: requests per second like 5000, or a share of the closed-loop maximum like \"50%\"")
+            }
+
+            fn visit_f64<E: de::Error>(self, rate: f64) -> Result<RateSpec, E> {
+                rate.to_string().parse().map_err(E::custom)
+            }
+
+            fn visit_i64<E: de::Error>(self, rate: i64) -> Result<RateSpec, E> {
+                self.visit_f64(rate as f64)
+            }
+
+            fn visit_u64<E: de::Error>(self, rate: u64) -> Result<RateSpec, E> {
+                self.visit_f64(rate as f64)
+            }
+
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<RateSpec, E> {
+                text.parse().map_err(E::custom)
+            }
+        }
+
+        d.deserialize_any(RateVisitor)
+    }
+}
+
 /// A set of CPU ids, written as Docker's `--cpuset-cpus` and Linux's cpusets write it: `1`,
 /// `0-3`, `0,2-3`. Kept sorted and without duplicates; its text is the canonical form.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -304,8 +426,27 @@ pub struct Matrix {
     pub bases: Vec<Base>,
     /// CPU quotas with their memory limits.
     pub cpus: Vec<CpuQuota>,
-    /// Concurrent connections oha keeps open (keep-alive on).
+    /// Connections the generator keeps open: each carries one request at a time.
     pub connections: Vec<u32>,
+    /// Whether connections are kept alive (`true`) or each request opens its own (`false`:
+    /// connection churn, which measures TCP setup and teardown too).
+    #[serde(default = "keep_alive_only")]
+    pub keep_alive: Vec<bool>,
+    /// Fixed arrival rates: each closed-loop cell at the largest connection count also runs at
+    /// each of them, in a comparison group of its own measured after the closed loop's, with
+    /// oha's `-q` and `--latency-correction`. The connections are then a pool that carries
+    /// the scheduled requests, and the largest pool is the one least likely to be what
+    /// limits the rate. Empty: closed loops only.
+    #[serde(default)]
+    pub rates: Vec<RateSpec>,
+    /// The generator that loads every cell.
+    #[serde(default)]
+    pub generator: Generator,
+    /// Frameworks whose closed-loop cells are also loaded by the other generator, in the same
+    /// comparison group, so both generators measure the same service in the same minutes.
+    /// Frameworks not in `frameworks` are left out.
+    #[serde(default)]
+    pub cross_check: Vec<Framework>,
     /// The endpoints loaded.
     pub endpoints: Vec<Endpoint>,
     /// Load before the measured repetitions, not recorded.
@@ -331,25 +472,32 @@ pub struct Matrix {
     pub stop_timeout: Duration,
 }
 
+fn keep_alive_only() -> Vec<bool> {
+    vec![true]
+}
+
 fn cpuset(text: &str) -> CpuSet {
     text.parse().expect("built-in CPU sets are valid")
 }
 
 impl Default for Matrix {
-    /// The default run: about ten minutes on two cores ([`Matrix::estimate`] says 9 min 35 s,
+    /// The default run: about fifteen minutes on two cores ([`Matrix::estimate`] says 14 min 56 s,
     /// builds aside).
     ///
     /// Every framework of the catalog on `scratch`, at 0.5 vCPU (Fargate's 0.5 vCPU / 1 GiB
     /// size), at 1 connection (latency-bound: each framework's own latency) and 64
     /// connections (throughput-bound: the quota is saturated while one core of oha keeps
     /// up), on `/hello`; 2 s of warm-up, then 12 interleaved rounds of 1.5 s; 5 cold starts
-    /// per image. Twelve rounds because the 95 % interval of a median of twelve is
+    /// per image. Then each framework at a fixed rate of half its own closed-loop maximum over
+    /// 64 connections (the latency it shows when it is not saturated, with coordinated
+    /// omission corrected), and axum's two closed loops loaded by wrk as well, in the same
+    /// rounds: the cross-check of the generator. Twelve rounds because the 95 % interval of a median of twelve is
     /// `[x(3), x(10)]`, which two stray rounds on either side cannot move, where six give
     /// only `[min, max]`: two default runs of six rounds of 3 s here had single rounds 50 %
     /// off their cell's median, and intervals as wide as the differences they were to
-    /// judge. 1.5 s each to fit them in ten minutes, which is safe: 1.5 s at 0.5 vCPU is 15
+    /// judge. 1.5 s each to fit them in fifteen minutes, which is safe: 1.5 s at 0.5 vCPU is 15
     /// CFS periods and 20–50k requests, small noise next to the drift between rounds that the
-    /// rounds exist to pair out. The 1 vCPU cells are left out to fit nine frameworks in ten minutes: at 64
+    /// rounds exist to pair out. The 1 vCPU cells are left out to fit nine frameworks in fifteen minutes: at 64
     /// connections one core of oha cannot saturate one core of most servers
     /// (generator-bound), and at 1 connection they repeat the 0.5 vCPU latency.
     /// `matrices/full.toml` is the full sweep. The server runs on CPU 1, oha on CPU 0.
@@ -360,6 +508,10 @@ impl Default for Matrix {
             bases: vec![Base::Scratch],
             cpus: vec![CpuQuota::fargate(0.5)],
             connections: vec![1, 64],
+            keep_alive: keep_alive_only(),
+            rates: vec![RateSpec::ShareOfMax(50.0)],
+            generator: Generator::Oha,
+            cross_check: vec![Framework::Axum],
             endpoints: vec![Endpoint::Hello],
             warmup: Duration::from_secs(2),
             duration: Duration::from_millis(1500),
@@ -374,13 +526,14 @@ impl Default for Matrix {
 }
 
 impl Matrix {
-    /// `--quick`: a smoke run of about two minutes ([`Matrix::estimate`] says 2 min 11 s)
-    /// that touches every framework and the timing check.
+    /// `--quick`: a smoke run of about four minutes ([`Matrix::estimate`] says 4 min 15 s)
+    /// that touches every framework, the timing check, the fixed rate and the cross-check.
     ///
     /// Every framework on `scratch` at 1 vCPU and 16 connections, on `/hello` and
-    /// `/sleep/100` (expected 160 req/s, so the timing check shows); 1 s of warm-up, then 2
-    /// interleaved rounds of 1 s (two, so the spread and the noisy flag mean something); 2
-    /// cold starts per image. 18 cells of about 7 s. `/sleep/100` rather than a shorter sleep
+    /// `/sleep/100` (expected 160 req/s, so the timing check shows), in a closed loop and at
+    /// half of it, and axum under wrk too; 1 s of warm-up, then 2 interleaved rounds of 1 s
+    /// (two, so the spread and the noisy flag mean something); 2 cold starts per image. 38
+    /// cells of about 6 s. `/sleep/100` rather than a shorter sleep
     /// because the services' timer (tokio's) rounds a sleep up to its next millisecond tick:
     /// about 1 ms on top of every sleep, 10 % of `/sleep/10` but 1 % of `/sleep/100`.
     pub fn quick() -> Self {
@@ -392,6 +545,22 @@ impl Matrix {
             duration: Duration::from_secs(1),
             repetitions: 2,
             startup_runs: 2,
+            ..Matrix::default()
+        }
+    }
+
+    /// `bench-runner cross-check`, written out in `matrices/cross-check.toml`: axum on
+    /// scratch at 0.5 vCPU and 64 connections on `/hello`, a server-bound cell (the quota is
+    /// saturated while one core of either generator keeps up), loaded by oha and by wrk in
+    /// turns: 2 s of warm-up, then 12 interleaved rounds of 3 s. About a minute and a half.
+    pub fn cross_check() -> Self {
+        Matrix {
+            frameworks: vec![Framework::Axum],
+            connections: vec![64],
+            rates: Vec::new(),
+            cross_check: vec![Framework::Axum],
+            duration: Duration::from_secs(3),
+            startup_runs: 0,
             ..Matrix::default()
         }
     }
@@ -410,27 +579,51 @@ impl Matrix {
     }
 
     /// The cells to measure, in the order they are measured and listed:
-    /// CPU quota → framework → base → endpoint → connections, each dimension in the order the
-    /// matrix gives it. Quota-major matches the tables (one per quota) and makes a partial run
+    /// CPU quota → framework → base → endpoint → connections → keep-alive, each dimension in
+    /// the order the matrix gives it; then after each closed-loop cell its cross-check twin
+    /// (the other generator) and, at the largest connection count, its fixed-rate cells. Quota-major matches the tables (one per quota) and makes a partial run
     /// cover whole tables first; connections innermost keeps a framework's cells together,
     /// with the same container settings.
     ///
     /// Expands whatever the matrix holds: call [`Matrix::validate`] first.
     pub fn cells(&self) -> Vec<Cell> {
         let packagings = self.packagings();
+        let pool = self.connections.iter().copied().max();
         let mut cells = Vec::new();
         for &cpu in &self.cpus {
             for &framework in &self.frameworks {
                 for &base in &packagings {
                     for &endpoint in &self.endpoints {
                         for &connections in &self.connections {
-                            cells.push(Cell {
-                                framework,
-                                base,
-                                cpu,
-                                endpoint,
-                                connections,
-                            });
+                            for &keep_alive in &self.keep_alive {
+                                let closed = Cell {
+                                    framework,
+                                    base,
+                                    cpu,
+                                    endpoint,
+                                    connections,
+                                    keep_alive,
+                                    rate: None,
+                                    generator: self.generator,
+                                };
+                                if keep_alive && self.cross_check.contains(&framework) {
+                                    cells.push(closed.clone());
+                                    cells.push(Cell {
+                                        generator: self.generator.other(),
+                                        ..closed
+                                    });
+                                } else {
+                                    cells.push(closed.clone());
+                                }
+                                if Some(connections) == pool {
+                                    for &rate in &self.rates {
+                                        cells.push(Cell {
+                                            rate: Some(rate),
+                                            ..closed.clone()
+                                        });
+                                    }
+                                }
+                            }
                         }
                     }
                 }
@@ -491,6 +684,10 @@ impl Matrix {
             bases,
             cpus,
             connections,
+            keep_alive,
+            rates,
+            generator,
+            cross_check,
             endpoints,
             warmup,
             duration,
@@ -514,6 +711,10 @@ impl Matrix {
             cpus.map(|cpus| cpus.into_iter().map(|q| q.0).collect()),
         );
         set(&mut self.connections, connections);
+        set(&mut self.keep_alive, keep_alive);
+        set(&mut self.rates, rates);
+        set(&mut self.generator, generator);
+        set(&mut self.cross_check, cross_check);
         set(&mut self.endpoints, endpoints);
         set(&mut self.warmup, warmup);
         set(&mut self.duration, duration);
@@ -582,6 +783,24 @@ impl Matrix {
             ));
         }
         no_duplicates("connections", &self.connections)?;
+
+        non_empty("keep-alive", &self.keep_alive)?;
+        no_duplicates("keep-alive", &self.keep_alive)?;
+        for (i, rate) in self.rates.iter().enumerate() {
+            if self.rates[..i].contains(rate) {
+                return Err(InvalidSetting::new(
+                    "rates",
+                    format!("{} is listed twice", rate.label()),
+                ));
+            }
+        }
+        if self.generator == Generator::Wrk && !self.rates.is_empty() {
+            return Err(InvalidSetting::new(
+                "generator",
+                "wrk has no fixed-rate mode (wrk2 has one, Debian ships wrk), so it cannot run the cells of --rates: use oha, or give no rates".to_owned(),
+            ));
+        }
+        no_duplicates("cross-check", &self.cross_check)?;
 
         non_empty("endpoints", &self.endpoints)?;
         no_duplicates("endpoints", &self.endpoints)?;
@@ -685,21 +904,62 @@ pub struct Cell {
     pub base: Packaging,
     pub cpu: CpuQuota,
     pub endpoint: Endpoint,
+    /// Connections the generator keeps open: a closed loop's concurrency, a fixed rate's
+    /// pool.
     pub connections: u32,
+    /// `false`: every request on a connection of its own (connection churn).
+    #[serde(default = "keep_alive_on", skip_serializing_if = "is_true")]
+    pub keep_alive: bool,
+    /// A fixed arrival rate; `None` for a closed loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateSpec>,
+    #[serde(default, skip_serializing_if = "Generator::is_oha")]
+    pub generator: Generator,
+}
+
+fn keep_alive_on() -> bool {
+    true
+}
+
+fn is_true(value: &bool) -> bool {
+    *value
 }
 
 impl Cell {
     /// The cell's stable name, which `--resume` matches finished cells by:
-    /// `axum/scratch/0.5cpu/hello/c64`, `hyper/process/1cpu/sleep-100ms/c16`.
+    /// `axum/scratch/0.5cpu/hello/c64`, `hyper/process/1cpu/sleep-100ms/c16`, then what
+    /// differs from a closed loop with keep-alive under oha: `…/c64/churn`, `…/c64/rate-50pct`,
+    /// `…/c64/wrk`.
     pub fn id(&self) -> String {
-        format!(
+        let mut id = format!(
             "{}/{}/{}/{}/c{}",
             self.framework,
             self.base,
             self.cpu.label(),
             self.endpoint.label(),
             self.connections
-        )
+        );
+        if !self.keep_alive {
+            id.push_str("/churn");
+        }
+        if let Some(rate) = &self.rate {
+            id.push('/');
+            id.push_str(&rate.label());
+        }
+        if !self.generator.is_oha() {
+            id.push('/');
+            id.push_str(self.generator.name());
+        }
+        id
+    }
+
+    /// The closed-loop cell this fixed-rate cell takes its maximum from: the same cell
+    /// without the rate. `None` for a closed loop.
+    pub fn closed_loop_twin(&self) -> Option<Cell> {
+        self.rate.map(|_| Cell {
+            rate: None,
+            ..self.clone()
+        })
     }
 
     /// The quota the server runs under; `None` for a bare process, which the process backend
@@ -715,6 +975,8 @@ impl Cell {
             cpu: self.cpu,
             endpoint: self.endpoint,
             connections: self.connections,
+            keep_alive: self.keep_alive,
+            rate: self.rate,
         }
     }
 
@@ -723,8 +985,11 @@ impl Cell {
         self.cpu.workers()
     }
 
-    /// The rate a perfect harness would measure, for `/sleep/<ms>` cells.
+    /// The rate a perfect harness would measure, for closed-loop `/sleep/<ms>` cells.
     pub fn expected_rate(&self) -> Option<RequestsPerSec> {
+        if self.rate.is_some() {
+            return None;
+        }
         self.endpoint.expected_rate(self.connections)
     }
 
@@ -735,23 +1000,37 @@ impl Cell {
     }
 }
 
-/// What the cells of a comparison group share: the same quota, endpoint and load.
+/// What the cells of a comparison group share: the same quota, endpoint and load. The
+/// generator is not part of it: a cross-check's two generators load the same service in the
+/// same rounds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GroupKey {
     pub cpu: CpuQuota,
     pub endpoint: Endpoint,
     pub connections: u32,
+    #[serde(default = "keep_alive_on", skip_serializing_if = "is_true")]
+    pub keep_alive: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<RateSpec>,
 }
 
 impl GroupKey {
-    /// `0.5cpu/hello/c64`.
+    /// `0.5cpu/hello/c64`, `0.5cpu/hello/c64/churn`, `0.5cpu/hello/c64/rate-50pct`.
     pub fn id(&self) -> String {
-        format!(
+        let mut id = format!(
             "{}/{}/c{}",
             self.cpu.label(),
             self.endpoint.label(),
             self.connections
-        )
+        );
+        if !self.keep_alive {
+            id.push_str("/churn");
+        }
+        if let Some(rate) = &self.rate {
+            id.push('/');
+            id.push_str(&rate.label());
+        }
+        id
     }
 }
 
@@ -806,6 +1085,24 @@ pub struct Settings {
     /// Connection counts, comma-separated
     #[arg(long, value_delimiter = ',', value_name = "N")]
     pub connections: Option<Vec<u32>>,
+
+    /// Keep connections alive (true) or open one per request (false: churn), comma-separated
+    #[arg(long, value_delimiter = ',', value_name = "BOOL")]
+    pub keep_alive: Option<Vec<bool>>,
+
+    /// Fixed arrival rates at the largest connection count: req/s (5000) or a share of the
+    /// cell's closed-loop maximum (50%), comma-separated; none for closed loops only
+    #[arg(long, value_delimiter = ',', value_name = "RATE", num_args = 0..)]
+    pub rates: Option<Vec<RateSpec>>,
+
+    /// The load generator of every cell (wrk: closed loops only)
+    #[arg(long, value_enum)]
+    pub generator: Option<Generator>,
+
+    /// Frameworks whose closed-loop cells the other generator loads too, interleaved;
+    /// none to skip the cross-check
+    #[arg(long, value_enum, value_delimiter = ',', num_args = 0..)]
+    pub cross_check: Option<Vec<Framework>>,
 
     /// Endpoints: `/hello` or `/sleep/<ms>`, comma-separated
     #[arg(long, value_delimiter = ',', value_name = "PATH")]
@@ -982,6 +1279,8 @@ mod tests {
             cpus: vec![CpuQuota::fargate(1.0), CpuQuota::fargate(0.25)],
             connections: vec![64, 1],
             endpoints: vec![Endpoint::Hello, Endpoint::Sleep { ms: 100 }],
+            rates: Vec::new(),
+            cross_check: Vec::new(),
             ..Matrix::default()
         };
         let ids: Vec<String> = matrix.cells().iter().map(Cell::id).collect();
@@ -1012,10 +1311,113 @@ mod tests {
     }
 
     #[test]
+    fn each_closed_loop_is_followed_by_its_cross_check_and_at_the_pool_its_fixed_rates() {
+        let matrix = Matrix {
+            frameworks: vec![Framework::Hyper, Framework::Axum],
+            connections: vec![1, 64],
+            keep_alive: vec![true, false],
+            rates: vec![RateSpec::PerSecond(5000.0), RateSpec::ShareOfMax(50.0)],
+            cross_check: vec![Framework::Axum, Framework::Rocket],
+            ..Matrix::default()
+        };
+        matrix.validate().unwrap();
+        let ids: Vec<String> = matrix.cells().iter().map(Cell::id).collect();
+        let expected = [
+            "hyper/scratch/0.5cpu/hello/c1",
+            "hyper/scratch/0.5cpu/hello/c1/churn",
+            "hyper/scratch/0.5cpu/hello/c64",
+            "hyper/scratch/0.5cpu/hello/c64/rate-5000",
+            "hyper/scratch/0.5cpu/hello/c64/rate-50pct",
+            "hyper/scratch/0.5cpu/hello/c64/churn",
+            "hyper/scratch/0.5cpu/hello/c64/churn/rate-5000",
+            "hyper/scratch/0.5cpu/hello/c64/churn/rate-50pct",
+            // rocket is not measured, so it has no cross-check; axum's churn has none either.
+            "axum/scratch/0.5cpu/hello/c1",
+            "axum/scratch/0.5cpu/hello/c1/wrk",
+            "axum/scratch/0.5cpu/hello/c1/churn",
+            "axum/scratch/0.5cpu/hello/c64",
+            "axum/scratch/0.5cpu/hello/c64/wrk",
+            "axum/scratch/0.5cpu/hello/c64/rate-5000",
+            "axum/scratch/0.5cpu/hello/c64/rate-50pct",
+            "axum/scratch/0.5cpu/hello/c64/churn",
+            "axum/scratch/0.5cpu/hello/c64/churn/rate-5000",
+            "axum/scratch/0.5cpu/hello/c64/churn/rate-50pct",
+        ];
+        assert_eq!(ids, expected);
+        // A fixed rate's closed loop is measured in an earlier group, and the wrk twin in
+        // the same group as its oha cell.
+        let groups: Vec<String> = matrix.groups().iter().map(|(k, _)| k.id()).collect();
+        assert_eq!(
+            groups,
+            [
+                "0.5cpu/hello/c1",
+                "0.5cpu/hello/c1/churn",
+                "0.5cpu/hello/c64",
+                "0.5cpu/hello/c64/rate-5000",
+                "0.5cpu/hello/c64/rate-50pct",
+                "0.5cpu/hello/c64/churn",
+                "0.5cpu/hello/c64/churn/rate-5000",
+                "0.5cpu/hello/c64/churn/rate-50pct",
+            ]
+        );
+        let cells = matrix.cells();
+        let rate = &cells[4];
+        assert_eq!(
+            rate.closed_loop_twin().map(|c| c.id()).as_deref(),
+            Some("hyper/scratch/0.5cpu/hello/c64")
+        );
+        assert_eq!(rate.expected_rate(), None);
+        assert_eq!(
+            RateSpec::ShareOfMax(50.0).target(Some(30_000.0)),
+            Some(15_000.0)
+        );
+        assert_eq!(RateSpec::ShareOfMax(50.0).target(None), None);
+        assert_eq!(RateSpec::PerSecond(5000.0).target(None), Some(5000.0));
+    }
+
+    #[test]
+    fn rates_parse_as_the_flag_takes_them_and_refuse_with_the_accepted_forms() {
+        assert_eq!("5000".parse(), Ok(RateSpec::PerSecond(5000.0)));
+        assert_eq!(" 50% ".parse(), Ok(RateSpec::ShareOfMax(50.0)));
+        assert_eq!("12.5 %".parse(), Ok(RateSpec::ShareOfMax(12.5)));
+        for bad in ["0", "-5", "fast", "250%", "NaN", "%"] {
+            let err = bad.parse::<RateSpec>().unwrap_err();
+            assert!(
+                err.contains(&format!("\"{bad}\"")) && err.contains("\"50%\""),
+                "{err}"
+            );
+        }
+        let settings = Settings::from_toml("rates = [5000, \"50%\"]").unwrap();
+        assert_eq!(
+            settings.rates,
+            Some(vec![
+                RateSpec::PerSecond(5000.0),
+                RateSpec::ShareOfMax(50.0)
+            ])
+        );
+        let json = serde_json::to_string(&settings.rates).unwrap();
+        assert_eq!(json, r#"["5000","50%"]"#);
+        let wrk = Matrix {
+            generator: Generator::Wrk,
+            ..Matrix::default()
+        };
+        let err = wrk.validate().unwrap_err();
+        assert_eq!(err.key, "generator");
+        assert!(err.to_string().contains("--rates"), "{err}");
+        let twice = Matrix {
+            keep_alive: vec![false, false],
+            ..Matrix::default()
+        };
+        assert_eq!(twice.validate().unwrap_err().key, "keep-alive");
+    }
+
+    #[test]
     fn process_backend_cells_have_the_process_base() {
         let matrix = Matrix {
             backend: Backend::Process,
             bases: vec![Base::Scratch, Base::Debian],
+            rates: Vec::new(),
+            cross_check: Vec::new(),
             ..Matrix::default()
         };
         matrix.validate().unwrap();
@@ -1030,18 +1432,36 @@ mod tests {
     }
 
     #[test]
-    fn default_takes_about_ten_minutes_and_quick_about_two() {
+    fn default_takes_about_fifteen_minutes_and_quick_about_four() {
         let default = Matrix::default();
         default.validate().unwrap();
-        assert_eq!(default.cells().len(), 2 * Framework::ALL.len());
+        // Two closed loops per framework, a fixed rate at 64 connections, axum's two
+        // cross-check twins.
+        assert_eq!(default.cells().len(), 3 * Framework::ALL.len() + 2);
         assert_eq!(default.cell_estimate(), Duration::from_millis(29_200));
-        assert_eq!(default.estimate(), Duration::from_millis(575_100));
+        assert_eq!(default.estimate(), Duration::from_millis(896_300));
 
         let quick = Matrix::quick();
         quick.validate().unwrap();
-        assert_eq!(quick.cells().len(), 2 * Framework::ALL.len());
-        assert_eq!(quick.estimate(), Duration::from_millis(131_400));
+        assert_eq!(quick.cells().len(), 4 * Framework::ALL.len() + 2);
+        assert_eq!(quick.estimate(), Duration::from_millis(255_400));
         assert_eq!(quick.remaining_estimate(3), Duration::from_millis(18_600));
+    }
+
+    #[test]
+    fn the_cross_check_matrix_file_is_the_cross_check_matrix() {
+        let mut matrix = Matrix::default();
+        matrix.apply(Settings::from_toml(include_str!("../../matrices/cross-check.toml")).unwrap());
+        assert_eq!(matrix, Matrix::cross_check());
+        let ids: Vec<String> = matrix.cells().iter().map(Cell::id).collect();
+        assert_eq!(
+            ids,
+            [
+                "axum/scratch/0.5cpu/hello/c64",
+                "axum/scratch/0.5cpu/hello/c64/wrk"
+            ]
+        );
+        assert_eq!(matrix.estimate(), Duration::from_millis(94_400));
     }
 
     #[test]
@@ -1225,7 +1645,8 @@ mod tests {
         let mut matrix = Matrix::quick();
         matrix.apply(Settings::from_toml(text).unwrap());
         matrix.validate().unwrap();
-        assert_eq!(matrix.cells().len(), 2 * 2 * 3 * 4 * 2);
+        // 192 closed loops, 96 fixed-rate cells at 256 connections, 48 wrk twins of axum.
+        assert_eq!(matrix.cells().len(), 192 + 96 + 48);
         assert_eq!(matrix.repetitions, 6);
     }
 
@@ -1251,17 +1672,24 @@ mod tests {
         matrix.validate().unwrap();
         assert_eq!(matrix.frameworks, Framework::ALL);
         assert_eq!(matrix.bases, Base::ALL);
-        assert_eq!(matrix.cells().len(), Framework::ALL.len() * 3 * 3 * 4 * 2);
-        // "cells of about 42 s … about seven and a half hours", as the file says.
+        // Every closed loop with and without keep-alive, two rates at 256 connections of
+        // each, and the cross-check of two frameworks' keep-alive closed loops.
+        let closed = Framework::ALL.len() * 3 * 3 * 4 * 2 * 2;
+        let rates = Framework::ALL.len() * 3 * 3 * 2 * 2 * 2;
+        let twins = 2 * 3 * 3 * 4 * 2;
+        assert_eq!(matrix.cells().len(), closed + rates + twins);
+        assert_eq!(matrix.cells().len(), 2088, "as the file says");
+        assert!(matrix.keep_alive.contains(&false) && !matrix.rates.is_empty());
+        // "cells of about 42 s … about a day", as the file says.
         assert_eq!(matrix.cell_estimate(), Duration::from_millis(42_200));
         let hours = matrix.estimate().as_secs_f64() / 3600.0;
-        assert!((7.4..7.7).contains(&hours), "{hours} h");
+        assert!((23.0..25.0).contains(&hours), "{hours} h");
     }
 
     #[test]
     fn matrix_file_errors_name_the_key_and_the_place() {
         let err = |text: &str| Settings::from_toml(text).unwrap_err().to_string();
-        insta::assert_snapshot!(err("conections = [1]"), @"key `conections`: line 1, column 1: unknown field `conections`, expected one of `backend`, `frameworks`, `bases`, `cpus`, `connections`, `endpoints`, `warmup`, `duration`, `repetitions`, `startup-runs`, `server-cpus`, `generator-cpus`, `ready-timeout`, `stop-timeout`");
+        insta::assert_snapshot!(err("conections = [1]"), @"key `conections`: line 1, column 1: unknown field `conections`, expected one of `backend`, `frameworks`, `bases`, `cpus`, `connections`, `keep-alive`, `rates`, `generator`, `cross-check`, `endpoints`, `warmup`, `duration`, `repetitions`, `startup-runs`, `server-cpus`, `generator-cpus`, `ready-timeout`, `stop-timeout`");
         insta::assert_snapshot!(err("duration = \"10x\""), @r#"key `duration`: line 1, column 12: invalid duration "10x" (unknown time unit "x", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations)): write it like "10s" or "500ms""#);
         insta::assert_snapshot!(err("duration = 10"), @r#"key `duration`: line 1, column 12: invalid type: integer `10`, expected a duration with its unit, like "10s" or "500ms""#);
         insta::assert_snapshot!(err("endpoints = [\"/hello\", \"/slep/5\"]"), @r#"key `endpoints[1]`: line 1, column 13: invalid endpoint "/slep/5": use /hello or /sleep/<ms> with <ms> a whole number from 1 to 60000"#);

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Base, Framework, Packaging};
-use crate::compare::GroupComparison;
+use crate::catalog::{Base, Framework, Generator, Packaging};
+use crate::compare::{CrossCheck, GroupComparison};
 use crate::latency::Percentiles;
 use crate::oha::LoadReport;
 use crate::plan::{Cell, CpuQuota, Matrix};
@@ -50,6 +50,11 @@ pub const CLIFF_STALLED_SHARE: (f64, f64) = (0.003, 0.03);
 /// A cell is unsuccessful when the median share of 2xx among ended requests falls below this.
 pub const SUCCESS_RATIO_FLOOR: f64 = 0.999;
 
+/// How far below its target a fixed-rate cell's 2xx rate may fall before it is flagged, in
+/// percent: beyond it the server (or the generator) did not hold the rate, and the latencies
+/// are those of a queue, not of the load asked for.
+pub const RATE_SHORTFALL_TOLERANCE_PERCENT: Percent = 1.0;
+
 /// A whole run: where and with what it ran, what it was asked to measure, and every result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunResults {
@@ -71,6 +76,9 @@ pub struct RunResults {
     /// Derived from `cells` whenever one is recorded: each comparison group, its members
     /// relative to the hyper baseline, and the ranking the intervals allow.
     pub comparisons: Vec<GroupComparison>,
+    /// Derived like `comparisons`: each cell measured by both generators, side by side.
+    #[serde(default)]
+    pub cross_checks: Vec<CrossCheck>,
 }
 
 /// One invocation of `bench-runner run` on a results directory.
@@ -111,6 +119,7 @@ impl RunResults {
             sessions: Vec::new(),
             backend_fallback: None,
             comparisons: Vec::new(),
+            cross_checks: Vec::new(),
         }
     }
 
@@ -145,6 +154,7 @@ impl RunResults {
         self.cells
             .sort_by_key(|c| order.get(&c.id).copied().unwrap_or(usize::MAX));
         self.comparisons = crate::compare::comparisons(&self.cells);
+        self.cross_checks = crate::compare::cross_checks(&self.cells);
     }
 
     /// The recorded result of `cell`, finished or under way.
@@ -452,8 +462,14 @@ pub struct Repetition {
     /// The round of its comparison group it ran in (0-based): repetitions of the same round
     /// of two cells ran minutes apart at most, and are compared pairwise.
     pub round: u32,
-    /// When oha started, RFC 3339.
+    /// When the generator started, RFC 3339.
     pub started: String,
+    /// A fixed-rate cell's target in req/s, resolved when its group started (a share of the
+    /// closed-loop maximum becomes req/s then); `None` for a closed loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_rate: Option<RequestsPerSec>,
+    /// For a fixed-rate cell `rate_2xx` is over the scheduled window (the duration), in
+    /// which oha sent every request; for a closed loop over the generator's own window.
     pub load: LoadReport,
     /// Every 2xx response's latency, as [`crate::latency::encode`] writes it; `None` when
     /// oha's per-request records were not available.
@@ -707,6 +723,14 @@ pub enum Flag {
         /// Whether |deviation| ≤ [`TIMING_CHECK_TOLERANCE_PERCENT`].
         within_tolerance: bool,
     },
+    /// A fixed-rate cell's median 2xx rate fell more than
+    /// [`RATE_SHORTFALL_TOLERANCE_PERCENT`] below its target.
+    RateShortfall {
+        target_rate: RequestsPerSec,
+        achieved_rate: RequestsPerSec,
+        /// (target − achieved) / target, in percent.
+        shortfall_percent: Percent,
+    },
     /// Between [`CLIFF_STALLED_SHARE`] of the requests were caught by a throttling stall, so
     /// the p99 is either a served request's latency or a stall's, by chance.
     P99Cliff {
@@ -725,6 +749,7 @@ pub enum FlagKind {
     Unsuccessful,
     Failed,
     TimingCheck,
+    RateShortfall,
     P99Cliff,
 }
 
@@ -736,6 +761,7 @@ impl Flag {
             Flag::Unsuccessful { .. } => FlagKind::Unsuccessful,
             Flag::Failed => FlagKind::Failed,
             Flag::TimingCheck { .. } => FlagKind::TimingCheck,
+            Flag::RateShortfall { .. } => FlagKind::RateShortfall,
             Flag::P99Cliff { .. } => FlagKind::P99Cliff,
         }
     }
@@ -748,6 +774,7 @@ impl Flag {
             FlagKind::Unsuccessful => "unsuccessful",
             FlagKind::Failed => "failed",
             FlagKind::TimingCheck => "timing-check",
+            FlagKind::RateShortfall => "rate-shortfall",
             FlagKind::P99Cliff => "p99-cliff",
         }
     }
@@ -789,9 +816,34 @@ pub fn timing_check(cell: &Cell, measured_rate: RequestsPerSec) -> Option<Flag> 
     })
 }
 
-/// The flags of a measured cell, judged on medians over its repetitions.
+/// A fixed-rate cell's shortfall check: its median achieved rate against its median target
+/// (the same in every repetition); `None` for a closed loop or within tolerance.
+pub fn rate_shortfall(achieved_rate: RequestsPerSec, target_rate: RequestsPerSec) -> Option<Flag> {
+    let shortfall_percent = (target_rate - achieved_rate) / target_rate * 100.0;
+    (shortfall_percent > RATE_SHORTFALL_TOLERANCE_PERCENT).then_some(Flag::RateShortfall {
+        target_rate,
+        achieved_rate,
+        shortfall_percent,
+    })
+}
+
+/// The flags of a measured cell, judged on medians over its repetitions. A fixed-rate cell
+/// is judged on its rate against its target instead of the generator-bound and p99-cliff
+/// rules, which assume every connection is busy all the time.
 fn flags(cell: &Cell, summary: &CellSummary, repetitions: &[Repetition]) -> Vec<Flag> {
     let mut flags = Vec::new();
+    if cell.rate.is_some() {
+        let targets: Option<Vec<f64>> = repetitions.iter().map(|r| r.target_rate).collect();
+        if let Some(target) = targets.and_then(Spread::of) {
+            flags.extend(rate_shortfall(summary.rate_2xx.median, target.median));
+        }
+        if summary.success_ratio.median < SUCCESS_RATIO_FLOOR {
+            flags.push(Flag::Unsuccessful {
+                success_ratio: summary.success_ratio.median,
+            });
+        }
+        return flags;
+    }
     let generator_limit_percent =
         Spread::of(repetitions.iter().map(|r| r.generator.cpu_limit_percent))
             .map_or(0.0, |s| s.median);
@@ -821,7 +873,12 @@ fn flags(cell: &Cell, summary: &CellSummary, repetitions: &[Repetition]) -> Vec<
             success_ratio: summary.success_ratio.median,
         });
     }
-    flags.extend(timing_check(cell, summary.rate_2xx.median));
+    // The timing check is oha's: wrk drops the requests in flight when it stops, which
+    // lowers a slow endpoint's closed-loop rate by about latency ÷ duration (a tenth for
+    // `/sleep/100` over 1 s), a known bias of its own, not a timer's.
+    if cell.generator == Generator::Oha {
+        flags.extend(timing_check(cell, summary.rate_2xx.median));
+    }
     if let (Some(stalled_share), Some(throttled)) = (summary.stalled_share, summary.throttled_share)
         && is_on_cliff(stalled_share)
     {
@@ -885,6 +942,7 @@ pub(crate) mod tests {
         Repetition {
             round,
             started: format!("2026-11-25T12:{round:02}:00Z"),
+            target_rate: None,
             latency_histogram: None,
             timeline: Vec::new(),
             load: LoadReport {
@@ -934,6 +992,9 @@ pub(crate) mod tests {
             cpu: CpuQuota::fargate(vcpus),
             endpoint,
             connections,
+            keep_alive: true,
+            rate: None,
+            generator: Default::default(),
         }
     }
 
@@ -1100,7 +1161,11 @@ pub(crate) mod tests {
 
     #[test]
     fn resume_reads_results_back_and_finds_what_is_left() {
-        let matrix = Matrix::quick();
+        let matrix = Matrix {
+            rates: Vec::new(),
+            cross_check: Vec::new(),
+            ..Matrix::quick()
+        };
         let cells = matrix.cells();
         let mut results = RunResults::new(Provenance::default(), matrix);
         results.record(CellResult::measured(

@@ -56,6 +56,11 @@ pub enum Command {
     ///
     /// Settings come from the default matrix (or --quick), then --config, then the flags.
     Run(Box<RunArgs>),
+    /// Measures the same cells with oha and with wrk, interleaved round by round in the same
+    /// minutes, and reports the ratios of req/s, p99 and server CPU per request: how much the
+    /// figures are the generator's. A run like `run` (same flags, same files) whose matrix
+    /// starts from matrices/cross-check.toml instead of the default one.
+    CrossCheck(Box<RunArgs>),
     /// Compares a new run with a base run, cell by cell: the change in req/s, p99 and CPU µs
     /// per request with their intervals, and a verdict (slower, faster, within noise, no
     /// significant change); then both runs side by side (medians, % of hyper, orderings).
@@ -119,7 +124,7 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Start from the smoke matrix (about two minutes) instead of the default one
+    /// Start from the smoke matrix (about four minutes) instead of the default one
     /// (matrices/default.toml)
     #[arg(long)]
     pub quick: bool,

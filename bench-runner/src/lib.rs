@@ -23,10 +23,13 @@ pub mod rootfs;
 pub mod run;
 pub mod server;
 pub mod workspace;
+pub mod wrk;
 
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
+
+use bench_core::plan::Matrix;
 
 use crate::cli::{Cli, Command};
 use crate::lab::{BasesPlan, ImagesPlan};
@@ -54,7 +57,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Images(args) => lab::images_command(&ImagesPlan::new(&args)).await,
             Command::Run(args) => {
                 let workspace = Workspace::locate()?;
-                let plan = RunPlan::new(&args, &workspace)?;
+                let plan = RunPlan::new(&args, &workspace, Matrix::default())?;
+                run::run_command(plan, &workspace).await
+            }
+            Command::CrossCheck(args) => {
+                let workspace = Workspace::locate()?;
+                let plan = RunPlan::new(&args, &workspace, Matrix::cross_check())?;
                 run::run_command(plan, &workspace).await
             }
             Command::Compare(args) => report::compare_command(&args),

@@ -17,9 +17,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use bench_core::catalog::Generator;
 use bench_core::latency::{Record, Second};
-use bench_core::oha::{OhaReport, oha_args};
+use bench_core::oha::{LoadReport, OhaLoad, OhaReport, REQUEST_HEADERS, oha_args};
 use bench_core::plan::CpuSet;
+use bench_core::units::RequestsPerSec;
+use bench_core::wrk::WrkReport;
 use clap::Parser;
 use nix::sched::sched_setaffinity;
 use nix::sys::resource::{UsageWho, getrusage};
@@ -34,33 +37,42 @@ const USAGE_PREFIX: &str = "benchlab-generator-usage ";
 /// How often the child samples its own CPU time.
 const SELF_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
 
-/// One load run: what oha is asked to do; oha gets one worker thread per CPU of `cpuset`.
+/// One load run: what the generator is asked to do; it gets one worker thread per CPU of
+/// `cpuset`.
 #[derive(Debug, Clone)]
 pub struct Load {
+    pub generator: Generator,
     pub addr: SocketAddr,
     pub path: String,
     pub connections: u32,
     pub duration: Duration,
-    /// The CPUs oha runs on.
+    /// `false`: a connection per request.
+    pub keep_alive: bool,
+    /// A fixed rate in req/s (oha only); `None` for a closed loop.
+    pub rate: Option<RequestsPerSec>,
+    /// The CPUs the generator runs on.
     pub cpuset: CpuSet,
 }
 
 /// What one load run gave.
 #[derive(Debug, Clone)]
 pub struct LoadRun {
-    /// oha's JSON report as it wrote it.
-    pub oha_json: String,
-    /// oha's load window: from when it began, on the monotonic clock, for the time oha
-    /// measured over (`summary.total`).
+    /// What was sent and answered. A fixed rate's 2xx rate is over the scheduled window
+    /// (`Load::duration`), in which oha sent every request; a closed loop's over the
+    /// generator's own window.
+    pub report: LoadReport,
+    /// The generator's load window: from when it began, on the monotonic clock, for the
+    /// time it measured over (oha's `summary.total`, wrk's `summary.duration`).
     pub window_start: Duration,
     pub window: Duration,
-    /// CPU time of the oha process over its load window, user and system, all threads.
+    /// CPU time of the generator process over its load window, user and system, all threads.
     pub generator_cpu: Duration,
-    /// oha's worker threads.
+    /// The generator's worker threads.
     pub threads: u32,
-    /// Every 2xx response's latency, as `bench_core::latency::encode` writes it.
+    /// Every 2xx response's latency (wrk: every response's), as
+    /// `bench_core::latency::encode` writes it.
     pub latency_histogram: Option<String>,
-    /// The load second by second, from the same records.
+    /// The load second by second, from oha's records; empty under wrk, which keeps none.
     pub timeline: Vec<Second>,
 }
 
@@ -74,8 +86,55 @@ pub fn monotonic_now() -> Duration {
     )
 }
 
-/// Runs oha in a child process pinned to `load.cpuset` and waits for it.
+/// Runs the load's generator pinned to `load.cpuset` and waits for it.
 pub async fn run(load: &Load) -> Result<LoadRun> {
+    match load.generator {
+        Generator::Oha => run_oha(load).await,
+        Generator::Wrk => run_wrk(load).await,
+    }
+}
+
+/// wrk with benchlab's request, its Lua report read into the same figures as oha's.
+async fn run_wrk(load: &Load) -> Result<LoadRun> {
+    if load.rate.is_some() {
+        bail!("wrk has no fixed-rate mode: a fixed-rate cell needs oha");
+    }
+    let wrk_load = crate::wrk::WrkLoad {
+        url: format!("http://{}{}", load.addr, load.path),
+        connections: load.connections,
+        duration: load.duration,
+        cpuset: load.cpuset.clone(),
+        keep_alive: load.keep_alive,
+        headers: REQUEST_HEADERS
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect(),
+    };
+    let run = crate::wrk::run(&wrk_load).await?;
+    let report = WrkReport::from_json(&run.report_json).context("unreadable report from wrk")?;
+    let histogram = report
+        .histogram(load.connections)
+        .context("wrk's latency histogram is inconsistent")?;
+    let latency_histogram = if histogram.is_empty() {
+        None
+    } else {
+        Some(bench_core::latency::encode(&histogram)?)
+    };
+    Ok(LoadRun {
+        report: report
+            .load_report(load.connections)
+            .context("wrk's report is inconsistent")?,
+        window_start: run.window_start,
+        window: run.window,
+        generator_cpu: run.generator_cpu,
+        threads: run.threads,
+        latency_histogram,
+        timeline: Vec::new(),
+    })
+}
+
+/// oha in a child process of the runner.
+async fn run_oha(load: &Load) -> Result<LoadRun> {
     let exe = std::env::current_exe().context("could not find the runner's own executable")?;
     let output = Command::new(exe)
         .arg("oha")
@@ -84,9 +143,13 @@ pub async fn run(load: &Load) -> Result<LoadRun> {
         .arg("--")
         .args(oha_args(
             &format!("http://{}{}", load.addr, load.path),
-            load.connections,
-            load.duration,
-            load.cpuset.len(),
+            &OhaLoad {
+                connections: load.connections,
+                duration: load.duration,
+                threads: load.cpuset.len(),
+                keep_alive: load.keep_alive,
+                rate: load.rate,
+            },
         ))
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -109,8 +172,15 @@ pub async fn run(load: &Load) -> Result<LoadRun> {
     let report: ChildReport =
         serde_json::from_str(report).context("unreadable report from the load generator")?;
     let oha_json = String::from_utf8(output.stdout).context("oha's output is not UTF-8")?;
+    let oha = OhaReport::from_json(&oha_json).context("could not read oha's JSON")?;
+    // A fixed rate's requests were all sent in the scheduled window; the 2xx rate is over it,
+    // so that requests answered after the deadline do not dilute it.
+    let measured = match load.rate {
+        Some(_) => load.duration,
+        None => oha.elapsed(),
+    };
     Ok(LoadRun {
-        oha_json,
+        report: LoadReport::from_oha(&oha, measured).context("oha's report is inconsistent")?,
         window_start: Duration::from_nanos(report.window_start_ns),
         window: Duration::from_nanos(report.window_ns),
         generator_cpu: Duration::from_micros(report.cpu_us),
@@ -285,9 +355,13 @@ mod tests {
     fn oha_accepts_the_arguments_the_runner_gives_it() {
         let mut args = oha_args(
             "http://127.0.0.1:8080/hello",
-            64,
-            Duration::from_secs(10),
-            1,
+            &OhaLoad {
+                connections: 64,
+                duration: Duration::from_secs(10),
+                threads: 1,
+                keep_alive: false,
+                rate: Some(5000.0),
+            },
         );
         args.extend(["--db-url".to_owned(), "/tmp/x.db".to_owned()]);
         args.extend(["--output".to_owned(), "/tmp/x.json".to_owned()]);

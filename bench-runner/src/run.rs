@@ -11,12 +11,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bench_core::catalog::{Backend, Framework, Packaging};
-use bench_core::oha::{LoadReport, OhaReport};
 use bench_core::plan::{Cell, CpuQuota, Matrix, Settings};
 use bench_core::results::{
     Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults,
     ServerUsage, Session, Stage, StartupResult, Throttling,
 };
+use bench_core::units::RequestsPerSec;
 use bollard::Docker;
 
 use crate::artifacts::{build_binaries, build_images, ensure_bases};
@@ -56,12 +56,12 @@ pub struct RunPlan {
 }
 
 impl RunPlan {
-    /// The plan of `args`: the default matrix (or the quick one), then the matrix file, then
-    /// the flags, checked before anything starts; or, with `--resume`, the recorded one.
+    /// The plan of `args`: `default` (or the quick matrix), then the matrix file, then the
+    /// flags, checked before anything starts; or, with `--resume`, the recorded one.
     ///
     /// # Errors
     /// A bad setting, naming its flag or key; an unreadable matrix or results file.
-    pub fn new(args: &RunArgs, workspace: &Workspace) -> Result<RunPlan> {
+    pub fn new(args: &RunArgs, workspace: &Workspace, default: Matrix) -> Result<RunPlan> {
         if let Some(dir) = &args.resume {
             let results = read_results(dir)?;
             return Ok(RunPlan {
@@ -73,11 +73,7 @@ impl RunPlan {
                 force: args.force,
             });
         }
-        let mut matrix = if args.quick {
-            Matrix::quick()
-        } else {
-            Matrix::default()
-        };
+        let mut matrix = if args.quick { Matrix::quick() } else { default };
         let mut backend_chosen = false;
         if let Some(path) = &args.config {
             let text = std::fs::read_to_string(path)
@@ -435,6 +431,8 @@ async fn measure_everything(
 /// A cell of a group under way: its server, and what it has measured so far.
 struct Member {
     cell: Cell,
+    /// A fixed-rate cell's target in req/s.
+    target_rate: Option<RequestsPerSec>,
     server: Server,
     artifact: Artifact,
     lifecycle: Lifecycle,
@@ -461,9 +459,19 @@ async fn measure_group(
             .filter(|r| r.is_incomplete())
             .map(|r| r.repetitions.clone())
             .unwrap_or_default();
+        let target_rate = match target_rate(results, cell) {
+            Ok(target) => target,
+            Err(reason) => {
+                progress.start(&format!("{}: FAILED", cell.id()));
+                results.record(failed(cell.clone(), Stage::Start, reason));
+                sink.write(results)?;
+                continue;
+            }
+        };
         match start_member(docker, matrix, targets, cell).await {
             Ok(mut member) => {
                 member.repetitions = kept;
+                member.target_rate = target_rate;
                 members.push(member);
             }
             Err(failure) => {
@@ -481,7 +489,7 @@ async fn measure_group(
             warmed.push(member);
             continue;
         }
-        match loadgen::run(&load(matrix, &member.cell, &member.server, matrix.warmup)).await {
+        match loadgen::run(&load(matrix, &member, matrix.warmup)).await {
             Ok(_) => warmed.push(member),
             Err(err) => {
                 let result =
@@ -508,7 +516,7 @@ async fn measure_group(
                 continue;
             }
             progress.start(&format!("{} round {}", member.cell.id(), round + 1));
-            let outcome = repetition(&member.server, matrix, &member.cell, round).await;
+            let outcome = repetition(member, matrix, round).await;
             let outcome = match outcome {
                 Ok(repetition) => match member.server.exited().await {
                     Ok(Some(reason)) => Err(format!("the service stopped: {reason}")),
@@ -555,6 +563,27 @@ async fn measure_group(
         sink.write(results)?;
     }
     Ok(())
+}
+
+/// A fixed-rate cell's target in req/s: its absolute rate, or its share of the median 2xx
+/// rate its closed-loop twin measured earlier in this run; `Ok(None)` for a closed loop.
+fn target_rate(results: &RunResults, cell: &Cell) -> Result<Option<RequestsPerSec>, String> {
+    let (Some(rate), Some(twin)) = (cell.rate, cell.closed_loop_twin()) else {
+        return Ok(None);
+    };
+    let maximum = results
+        .cell(&twin)
+        .filter(|r| !r.is_failed() && !r.is_incomplete())
+        .and_then(|r| r.summary.as_ref())
+        .map(|s| s.rate_2xx.median);
+    match rate.target(maximum) {
+        Some(target) if target > 0.0 => Ok(Some(target)),
+        _ => Err(format!(
+            "no closed-loop maximum to take {} of: {} was not measured",
+            rate.spec(),
+            twin.id()
+        )),
+    }
 }
 
 /// Starts a cell's service and waits for it; a failure is the cell's failed result.
@@ -606,6 +635,7 @@ async fn start_member(
     }
     Ok(Member {
         cell: cell.clone(),
+        target_rate: None,
         server,
         artifact: subject.artifact.clone(),
         lifecycle,
@@ -626,6 +656,7 @@ async fn finish(
         artifact,
         mut lifecycle,
         repetitions,
+        target_rate: _,
     } = member;
     match server.stop().await {
         Ok(stopped) => {
@@ -649,12 +680,16 @@ async fn finish(
     result
 }
 
-fn load(matrix: &Matrix, cell: &Cell, server: &Server, duration: Duration) -> Load {
+fn load(matrix: &Matrix, member: &Member, duration: Duration) -> Load {
+    let cell = &member.cell;
     Load {
-        addr: server.addr,
+        generator: cell.generator,
+        addr: member.server.addr,
         path: cell.endpoint.path(),
         connections: cell.connections,
         duration,
+        keep_alive: cell.keep_alive,
+        rate: member.target_rate,
         cpuset: matrix.generator_cpus.clone(),
     }
 }
@@ -734,12 +769,8 @@ struct Reading {
 /// One measured repetition in `round`: oha for the matrix's duration while the server's CPU
 /// time and CFS counters are read every [`SAMPLE_INTERVAL`] and its memory every 100 ms;
 /// the server's figures are then taken over oha's own load window.
-async fn repetition(
-    server: &Server,
-    matrix: &Matrix,
-    cell: &Cell,
-    round: u32,
-) -> Result<Repetition> {
+async fn repetition(member: &Member, matrix: &Matrix, round: u32) -> Result<Repetition> {
+    let server = &member.server;
     server.reset_memory_peak()?;
     let started = provenance::now_rfc3339();
     let mut readings = vec![Reading {
@@ -747,7 +778,7 @@ async fn repetition(
         usage: server.usage()?,
         memory: true,
     }];
-    let load = load(matrix, cell, server, matrix.duration);
+    let load = load(matrix, member, matrix.duration);
     let generator = loadgen::run(&load);
     tokio::pin!(generator);
     let mut tick = tokio::time::interval(SAMPLE_INTERVAL);
@@ -768,9 +799,7 @@ async fn repetition(
     });
     let peak = server.memory_peak()?;
 
-    let report = OhaReport::from_json(&run.oha_json).context("could not read oha's JSON")?;
-    let load_report =
-        LoadReport::from_oha(&report, report.elapsed()).context("oha's report is inconsistent")?;
+    let load_report = run.report;
     let (start, end) = (run.window_start, run.window_start + run.window);
     let delta = |value: fn(&Usage) -> f64| -> f64 {
         let series: Vec<(Duration, f64)> =
@@ -811,6 +840,7 @@ async fn repetition(
     Ok(Repetition {
         round,
         started,
+        target_rate: member.target_rate,
         load: load_report,
         latency_histogram: run.latency_histogram,
         timeline: run.timeline,

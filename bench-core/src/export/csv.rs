@@ -16,6 +16,10 @@ pub const CSV_COLUMNS: &[&str] = &[
     "workers",
     "endpoint",
     "connections",
+    "keep_alive",
+    "generator",
+    "rate",
+    "target_rate",
     "status",
     "failed_stage",
     "failure_reason",
@@ -59,6 +63,7 @@ pub const CSV_COLUMNS: &[&str] = &[
     "p99_cliff",
     "timing_check_expected_rate",
     "timing_check_deviation_percent",
+    "rate_shortfall_percent",
     "started",
     "ready_ms",
     "stop_ms",
@@ -134,6 +139,13 @@ fn row(result: &CellResult, member: Option<&Member>) -> Vec<String> {
         cell.workers().to_string(),
         cell.endpoint.path(),
         cell.connections.to_string(),
+        cell.keep_alive.to_string(),
+        cell.generator.to_string(),
+        cell.rate.map(|r| r.spec()).unwrap_or_default(),
+        opt(
+            crate::stats::Spread::of(result.repetitions.iter().filter_map(|r| r.target_rate))
+                .map(|s| s.median),
+        ),
         status.to_owned(),
         stage,
         reason,
@@ -187,6 +199,12 @@ fn row(result: &CellResult, member: Option<&Member>) -> Vec<String> {
     row.push(has("p99-cliff"));
     row.push(expected);
     row.push(deviation);
+    row.push(opt(result.flags.iter().find_map(|flag| match flag {
+        Flag::RateShortfall {
+            shortfall_percent, ..
+        } => Some(*shortfall_percent),
+        _ => None,
+    })));
     row.push(result.started.clone().unwrap_or_default());
     row.push(opt(result.lifecycle.ready_ms));
     row.push(opt(result.lifecycle.stop_ms));

@@ -12,8 +12,9 @@ use crate::catalog::Backend;
 use crate::compare::{BASELINE, Relation};
 use crate::plan::{Cell, GroupKey, Matrix};
 use crate::results::{
-    CLIFF_STALLED_SHARE, CellResult, Flag, FlagKind, NOISY_CV, Outcome, RunResults,
-    SUCCESS_RATIO_FLOOR, TIMING_CHECK_TOLERANCE_PERCENT,
+    CLIFF_STALLED_SHARE, CellResult, Flag, FlagKind, NOISY_CV, Outcome,
+    RATE_SHORTFALL_TOLERANCE_PERCENT, RunResults, SUCCESS_RATIO_FLOOR,
+    TIMING_CHECK_TOLERANCE_PERCENT,
 };
 use crate::stats::{INTERVAL_METHOD, Interval, MIN_OUTLIER_SAMPLE};
 use crate::units::{Bytes, Micros, Millis, format_duration};
@@ -24,8 +25,17 @@ pub fn markdown(results: &RunResults) -> String {
     let mut notes = Notes::default();
     header(&mut out, results);
     for (group, cells) in results.matrix.groups() {
-        group_table(&mut out, results, &group, &cells, &mut notes);
+        let own: Vec<Cell> = cells
+            .into_iter()
+            .filter(|c| c.generator == results.matrix.generator)
+            .collect();
+        if group.rate.is_some() {
+            rate_table(&mut out, results, &group, &own, &mut notes);
+        } else {
+            group_table(&mut out, results, &group, &own, &mut notes);
+        }
     }
+    cross_checks(&mut out, results);
     images(&mut out, results);
     startup(&mut out, results);
     notes.write(&mut out);
@@ -114,6 +124,15 @@ fn note(result: &CellResult, flag: &Flag) -> String {
                 ", beyond tolerance"
             }
         ),
+        Flag::RateShortfall {
+            target_rate,
+            achieved_rate,
+            shortfall_percent,
+        } => format!(
+            "rate shortfall: {} req/s of the {} asked for ({shortfall_percent:.1} % short)",
+            rate(*achieved_rate),
+            rate(*target_rate)
+        ),
         Flag::P99Cliff {
             stalled_share,
             throttled_share,
@@ -132,6 +151,7 @@ fn explain(kind: FlagKind) -> String {
         FlagKind::Unsuccessful => format!("**unsuccessful**: fewer than {:.1} % of the requests that ended got a 2xx; `results.json` has the status codes and errors of every repetition.", SUCCESS_RATIO_FLOOR * 100.0),
         FlagKind::Failed => "**failed**: the cell has no measurement; the note says at which stage and why. `--resume <dir>` measures what is missing.".to_owned(),
         FlagKind::TimingCheck => format!("**timing check**: at C connections `/sleep/<ms>` must serve C·1000/ms req/s; the deviation checks oha's timer and the rate arithmetic at a low rate (suspect beyond ±{TIMING_CHECK_TOLERANCE_PERCENT:.0} %). It says nothing of the generator's accuracy at high rates."),
+        FlagKind::RateShortfall => format!("**rate shortfall**: a fixed-rate cell served more than {RATE_SHORTFALL_TOLERANCE_PERCENT:.0} % fewer 2xx per second than its target: the server (or oha) did not keep up, requests queued, and its latencies are those of a queue. Lower the rate, or read the cell as overloaded."),
         FlagKind::P99Cliff => format!("**p99 cliff**: the CPU quota stalled the server once per throttled CFS period and between {:.1} % and {:.0} % of requests waited out a stall, so p99 lands either on a served request's latency or on a stall's by chance: read p99.9 and the throttled share, not p99, for this cell.", CLIFF_STALLED_SHARE.0 * 100.0, CLIFF_STALLED_SHARE.1 * 100.0),
     }
 }
@@ -194,11 +214,12 @@ fn header(out: &mut String, results: &RunResults) {
     let measured = results.cells.len() - failed - incomplete;
     let _ = writeln!(
         out,
-        "Backend {}. The cells of a comparison group (same quota, endpoint and connections) run interleaved: round r measures one repetition of every cell, in an order that rotates each round, so drift over the run hits all cells alike. Each cell gets {} of warm-up, then {} rounds of {} of oha with keep-alive, a **closed loop**: each connection sends its next request when the previous answer arrives, so latency under a fixed arrival rate would be higher. The server runs on CPU {}, oha on CPU {}. {expected} cells: {measured} measured, {incomplete} incomplete, {failed} failed, {} not run.",
+        "Backend {}. The cells of a comparison group (same quota, endpoint and connections) run interleaved: round r measures one repetition of every cell, in an order that rotates each round, so drift over the run hits all cells alike. Each cell gets {} of warm-up, then {} rounds of {} of {}. Unless its heading says otherwise a cell is a **closed loop** with keep-alive: each connection sends its next request when the previous answer arrives, so latency under a fixed arrival rate would be higher; fixed-rate cells are in tables of their own. The server runs on CPU {}, the generator on CPU {}. {expected} cells: {measured} measured, {incomplete} incomplete, {failed} failed, {} not run.",
         m.backend,
         format_duration(m.warmup),
         m.repetitions,
         format_duration(m.duration),
+        m.generator,
         m.server_cpus,
         m.generator_cpus,
         expected.saturating_sub(results.cells.len()),
@@ -263,12 +284,19 @@ fn group_heading(matrix: &Matrix, group: &GroupKey) -> String {
             group.cpu.workers()
         ),
     };
-    format!(
+    let mut heading = format!(
         "{quota} · {} · {} connection{}",
         group.endpoint,
         group.connections,
         if group.connections == 1 { "" } else { "s" }
-    )
+    );
+    if !group.keep_alive {
+        heading.push_str(" · a new connection per request");
+    }
+    if let Some(rate) = &group.rate {
+        let _ = write!(heading, " · fixed rate: {rate}");
+    }
+    heading
 }
 
 fn group_table(
@@ -281,7 +309,10 @@ fn group_table(
     let m = &results.matrix;
     let quota = m.backend == Backend::Docker;
     let _ = writeln!(out, "## {}\n", group_heading(m, group));
-    let comparison = results.comparisons.iter().find(|c| c.group == *group);
+    let comparison = results
+        .comparisons
+        .iter()
+        .find(|c| c.group == *group && c.generator == m.generator);
     if let Some(comparison) = comparison.filter(|c| c.ranking.len() > 1) {
         let _ = writeln!(
             out,
@@ -403,6 +434,142 @@ fn group_table(
                 .map_or_else(|| "–".to_owned(), |s| micros(s.median)),
             mib(summary.anon_mean_bytes.median as Bytes),
             summary.peak_bytes.map_or_else(|| "–".to_owned(), mib),
+        );
+    }
+    out.push('\n');
+}
+
+/// A fixed-rate group: each cell's target, what it achieved, and its latencies corrected
+/// for coordinated omission. No ranking by rate: the rate is what was asked for.
+fn rate_table(
+    out: &mut String,
+    results: &RunResults,
+    group: &GroupKey,
+    cells: &[Cell],
+    notes: &mut Notes,
+) {
+    let m = &results.matrix;
+    let _ = writeln!(
+        out,
+        "## {}
+",
+        group_heading(m, group)
+    );
+    out.push_str("**Fixed rate** (oha `-q` with `--latency-correction`): requests are scheduled at the target rate whatever the answers do, and each latency runs from when its request was due, so a stall is charged to every request it delayed. The achieved rate is 2xx responses over the scheduled window.\n\n");
+    out.push_str("| framework | base | target req/s | achieved 2xx req/s (95 % interval) | of target | p50 | p90 | p99 | p99.9 | max | p99 by repetition | failed | server CPU | CPU µs/req |\n");
+    out.push_str("| --- | --- |");
+    for _ in 2..14 {
+        out.push_str(" ---: |");
+    }
+    out.push('\n');
+    for cell in cells {
+        let _ = write!(out, "| {} | {} |", cell.framework, cell.base);
+        let Some(result) = results.cell(cell) else {
+            let _ = writeln!(out, " not run |{}", " |".repeat(11));
+            continue;
+        };
+        let marker = notes.marker(result);
+        let summary = match (&result.outcome, &result.summary) {
+            (Outcome::Measured, Some(summary)) => summary,
+            (Outcome::Incomplete, _) => {
+                let _ = writeln!(
+                    out,
+                    " incomplete ({} of {} repetitions){marker} |{}",
+                    result.repetitions.len(),
+                    m.repetitions,
+                    " |".repeat(11)
+                );
+                continue;
+            }
+            _ => {
+                let _ = writeln!(out, " failed{marker} |{}", " |".repeat(11));
+                continue;
+            }
+        };
+        let targets: Vec<f64> = result
+            .repetitions
+            .iter()
+            .filter_map(|r| r.target_rate)
+            .collect();
+        let target = crate::stats::Spread::of(targets).map(|s| s.median);
+        let estimate = &summary.rate_estimate;
+        let _ = write!(
+            out,
+            " {} | {}{}{marker} | {} |",
+            target.map_or_else(|| "–".to_owned(), rate),
+            rate(estimate.median),
+            interval(estimate.interval, rate),
+            target.map_or_else(
+                || "–".to_owned(),
+                |t| format!("{:.1} %", estimate.median / t * 100.0)
+            ),
+        );
+        match summary.latency {
+            Some(l) => {
+                let _ = write!(
+                    out,
+                    " {} | {} | {} | {} | {} |",
+                    ms(l.p50_us),
+                    ms(l.p90_us),
+                    ms(l.p99_us),
+                    ms(l.p99_9_us),
+                    ms(l.max_us)
+                );
+            }
+            None => out.push_str(" – | – | – | – | – |"),
+        }
+        let failed: u64 = result.repetitions.iter().map(|r| r.load.failed()).sum();
+        let _ = writeln!(
+            out,
+            " {} | {failed} | {:.0} % | {} |",
+            summary.latency_p99_us.map_or_else(
+                || "–".to_owned(),
+                |p| format!("{}–{}", ms_number(p.min / 1e3), ms(p.max))
+            ),
+            summary.server_cpu_percent.median,
+            summary
+                .cpu_us_per_request
+                .map_or_else(|| "–".to_owned(), |s| micros(s.median)),
+        );
+    }
+    out.push('\n');
+}
+
+/// The cross-check: the same service loaded by both generators in the same rounds.
+fn cross_checks(out: &mut String, results: &RunResults) {
+    if results.cross_checks.is_empty() {
+        return;
+    }
+    out.push_str("## Cross-check: the same cells under oha and wrk\n\n");
+    out.push_str("Each pair ran in the same comparison group, so both generators loaded the same service, started once, in alternating turns of every round. Ratios are wrk's over oha's, the median over rounds with its 95 % interval. Both send the same request bytes (see the README's cross-check section). wrk's latencies have its own coordinated-omission correction undone, so both are a closed loop's.\n\n");
+    out.push_str("| cell | req/s wrk ÷ oha | p99 wrk ÷ oha | server CPU µs/req oha | wrk | wrk ÷ oha | generator CPU µs/req oha | wrk |\n");
+    out.push_str("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    let ratio = |r: &crate::compare::PairedRatio| {
+        format!(
+            "{:.3}{}",
+            r.median,
+            interval(r.interval, |v| format!("{v:.3}"))
+        )
+    };
+    for check in &results.cross_checks {
+        let pair = |p: Option<(f64, f64)>| {
+            p.map_or_else(
+                || "– | –".to_owned(),
+                |(a, b)| format!("{} | {}", micros(a), micros(b)),
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            check.cell,
+            ratio(&check.rate),
+            check.p99.as_ref().map_or_else(|| "–".to_owned(), ratio),
+            pair(check.cpu_us_per_request),
+            check
+                .cpu_per_request
+                .as_ref()
+                .map_or_else(|| "–".to_owned(), ratio),
+            pair(check.generator_cpu_us_per_request),
         );
     }
     out.push('\n');

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{CSV_COLUMNS, csv, json, markdown};
-use crate::catalog::{Base, Framework, Packaging};
+use crate::catalog::{Base, Framework, Generator, Packaging};
 use crate::oha::{Latency, LatencyScope, LoadReport};
-use crate::plan::{Cell, CpuQuota, Endpoint, Matrix};
+use crate::plan::{Cell, CpuQuota, Endpoint, Matrix, RateSpec};
 use crate::results::{
-    Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Provenance, Repetition, RunResults,
-    ServerUsage, Session, Stage, StartupResult, Throttling,
+    Artifact, CellResult, FlagKind, GeneratorUsage, ImageInfo, Lifecycle, Provenance, Repetition,
+    RunResults, ServerUsage, Session, Stage, StartupResult, Throttling,
 };
 
 /// A repetition of 10 s in `round` at `rate` 2xx/s with a p99 of `p99_us`, the server at
@@ -43,6 +43,7 @@ fn rep(
     Repetition {
         round,
         started: format!("2025-01-02T03:{:02}:{:02}Z", 5 + round, (rate as u64) % 60),
+        target_rate: None,
         latency_histogram: Some(crate::latency::encode(&histogram).unwrap()),
         // Ten seconds at the rate; in the sixth, 2 % of the requests answered 503 and p99
         // doubled.
@@ -129,6 +130,8 @@ pub(crate) fn sample() -> RunResults {
         duration: Duration::from_secs(10),
         repetitions: 6,
         startup_runs: 5,
+        rates: Vec::new(),
+        cross_check: Vec::new(),
         ..Matrix::default()
     };
     let provenance = Provenance {
@@ -378,4 +381,88 @@ fn the_report_is_one_self_contained_page_with_every_chart() {
         markdown.contains("](charts/throughput-0.5cpu.svg)"),
         "{markdown}"
     );
+}
+
+/// A run of every load shape: closed loops with keep-alive and without (churn), a fixed rate
+/// at half of each closed loop's maximum, and axum's cross-check under wrk.
+fn shapes() -> RunResults {
+    let matrix = Matrix {
+        frameworks: vec![Framework::Axum, Framework::Hyper],
+        cpus: vec![CpuQuota::fargate(0.5)],
+        connections: vec![64],
+        keep_alive: vec![true, false],
+        rates: vec![RateSpec::ShareOfMax(50.0)],
+        cross_check: vec![Framework::Axum],
+        endpoints: vec![Endpoint::Hello],
+        repetitions: 6,
+        ..Matrix::default()
+    };
+    let mut results = sample();
+    results.matrix = matrix.clone();
+    results.cells.clear();
+    results.startup.clear();
+    for cell in matrix.cells() {
+        let hyper = if cell.framework == Framework::Hyper {
+            1.04
+        } else {
+            1.0
+        };
+        let churn = if cell.keep_alive { 1.0 } else { 0.3 };
+        let wrk = if cell.generator == Generator::Wrk {
+            1.05
+        } else {
+            1.0
+        };
+        let closed = 48_000.0 * hyper * churn;
+        let mut reps = match cell.rate {
+            // Axum's churn cell falls 3 % short of its target.
+            Some(_) => {
+                let short = if cell.framework == Framework::Axum && !cell.keep_alive {
+                    0.97
+                } else {
+                    1.0
+                };
+                rounds([1.0; 6], closed * 0.5 * short, 900.0, 30.0, 40.0, 4, 10)
+            }
+            None => rounds(DRIFT, closed * wrk, 45_000.0 / wrk, 49.6, 60.0, 4, 100),
+        };
+        for r in &mut reps {
+            r.target_rate = cell.rate.map(|_| closed * 0.5);
+            // wrk costs the server less per request.
+            if let Some(cpu) = &mut r.server.cpu_us_per_ok_request {
+                *cpu /= wrk;
+            }
+        }
+        results.record(CellResult::measured(cell, reps, Lifecycle::default()));
+    }
+    results
+}
+
+#[test]
+fn every_load_shape_in_markdown_and_csv() {
+    let results = shapes();
+    assert_eq!(results.cells.len(), 9);
+    assert_eq!(
+        results.cross_checks.len(),
+        1,
+        "axum's closed loop with keep-alive"
+    );
+    let check = &results.cross_checks[0];
+    assert_eq!(check.cell, "axum/scratch/0.5cpu/hello/c64");
+    assert_eq!(check.twin, "axum/scratch/0.5cpu/hello/c64/wrk");
+    assert!((check.rate.median - 1.05).abs() < 1e-9, "{check:?}");
+    let short: Vec<&str> = results
+        .cells
+        .iter()
+        .filter(|c| c.flag(FlagKind::RateShortfall).is_some())
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(short, ["axum/scratch/0.5cpu/hello/c64/churn/rate-50pct"]);
+    let markdown = markdown(&results);
+    assert!(
+        !markdown.contains("| axum | scratch | 50.4k"),
+        "wrk's twin stays out of the closed-loop table:\n{markdown}"
+    );
+    insta::assert_snapshot!(markdown);
+    insta::assert_snapshot!(csv(&results));
 }

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use bench_core::catalog::Framework;
+use bench_core::catalog::{Framework, Generator};
 use bench_core::latency;
 use bench_core::results::{
     Artifact, Flag, FlagKind, Outcome, RunResults, Stage, TIMING_CHECK_TOLERANCE_PERCENT,
@@ -27,8 +27,11 @@ use tokio::process::Command;
 
 use crate::support::{self, Sweep};
 
-/// Cells of one second on `/hello`, with no warm-up and no startup phase.
-const SHORT_CELLS: [&str; 10] = [
+/// Cells of one second on `/hello`, with no warm-up and no startup phase, closed loops under
+/// oha only.
+const SHORT_CELLS: [&str; 12] = [
+    "--rates",
+    "--cross-check",
     "--endpoints",
     "/hello",
     "--warmup",
@@ -108,10 +111,18 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "quick run failed: {stderr}");
     let results = read_results(&quick).expect("results.json reads back");
+    let ids: Vec<&str> = results.cells.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
-        results.cells.len(),
-        2,
-        "/hello and /sleep/100 at one quota: {stderr}"
+        ids,
+        [
+            "axum/scratch/1cpu/hello/c16",
+            "axum/scratch/1cpu/hello/c16/wrk",
+            "axum/scratch/1cpu/hello/c16/rate-50pct",
+            "axum/scratch/1cpu/sleep-100ms/c16",
+            "axum/scratch/1cpu/sleep-100ms/c16/wrk",
+            "axum/scratch/1cpu/sleep-100ms/c16/rate-50pct",
+        ],
+        "/hello and /sleep/100 at one quota, each closed, under wrk and at a fixed rate: {stderr}"
     );
     for cell in &results.cells {
         let summary = cell
@@ -140,7 +151,12 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
             .unwrap_or_else(|| panic!("{}: no HDR latency", cell.id));
         let ok: u64 = cell.repetitions.iter().map(|r| r.load.ok_2xx).sum();
         assert_eq!(latency.count, ok, "{}: every 2xx in the histogram", cell.id);
-        for repetition in &cell.repetitions {
+        // wrk keeps no per-request records, so its cells have no timeline.
+        for repetition in cell
+            .repetitions
+            .iter()
+            .filter(|_| cell.cell.generator == Generator::Oha)
+        {
             let seconds: u64 = repetition.timeline.iter().map(|s| s.ok_2xx).sum();
             assert_eq!(
                 seconds, repetition.load.ok_2xx,
@@ -169,7 +185,7 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
     let sleep = results
         .cells
         .iter()
-        .find(|c| c.id.contains("sleep"))
+        .find(|c| c.id == "axum/scratch/1cpu/sleep-100ms/c16")
         .expect("the /sleep/100 cell");
     let Some(&Flag::TimingCheck {
         expected_rate,
@@ -191,7 +207,24 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
         measured_rate <= expected_rate * 1.02,
         "16 connections that each wait 100 ms cannot serve {measured_rate:.1} req/s"
     );
-    for repetition in &sleep.repetitions {
+    let wrk = results
+        .cells
+        .iter()
+        .find(|c| c.id == "axum/scratch/1cpu/sleep-100ms/c16/wrk")
+        .expect("the /sleep/100 cell under wrk");
+    assert!(
+        wrk.flag(FlagKind::TimingCheck).is_none(),
+        "the timing check is oha's"
+    );
+    // The same checks on wrk's own figures, and on its Lua report's histogram: every
+    // latency at least 100 ms, rate × mean latency = 16 connections. wrk drops the requests
+    // in flight when it stops, up to one per connection, which Little's law allows for.
+    for repetition in sleep.repetitions.iter().chain(&wrk.repetitions) {
+        assert!(
+            repetition.load.rate_2xx <= 160.0 * 1.02,
+            "16 connections that each wait 100 ms cannot serve {:.1} req/s",
+            repetition.load.rate_2xx
+        );
         let histogram = latency::decode(
             repetition
                 .latency_histogram
@@ -201,6 +234,12 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
         .expect("the histogram decodes");
         let mean_secs = histogram.mean() / 1e9;
         assert!(mean_secs >= 0.1, "a 100 ms sleep answered in {mean_secs} s");
+        assert!(
+            histogram.min() as f64 >= 0.1e9 * 0.999,
+            "a 100 ms sleep answered in {} ns",
+            histogram.min()
+        );
+        assert_eq!(histogram.len(), repetition.load.ok_2xx, "every response");
         let in_flight = repetition.load.rate_2xx * mean_secs;
         assert!(
             (13.5..=16.5).contains(&in_flight),
@@ -208,6 +247,96 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
             repetition.load.rate_2xx
         );
     }
+    // The fixed-rate cells: half of their closed loop's median, resolved when their group
+    // started and recorded with every repetition; at 80 req/s on /sleep/100 (8 requests in
+    // flight of a pool of 16) the server holds the rate, so oha's achieved rate is the
+    // target within 1 %, and every latency, corrected from when its request was due, is at
+    // least the 100 ms sleep.
+    for (closed, fixed) in [
+        (
+            "axum/scratch/1cpu/hello/c16",
+            "axum/scratch/1cpu/hello/c16/rate-50pct",
+        ),
+        (
+            "axum/scratch/1cpu/sleep-100ms/c16",
+            "axum/scratch/1cpu/sleep-100ms/c16/rate-50pct",
+        ),
+    ] {
+        let cell = |id: &str| {
+            results
+                .cells
+                .iter()
+                .find(|c| c.id == id)
+                .unwrap_or_else(|| panic!("{id}"))
+        };
+        let maximum = cell(closed)
+            .summary
+            .as_ref()
+            .expect("measured")
+            .rate_2xx
+            .median;
+        let fixed = cell(fixed);
+        for repetition in &fixed.repetitions {
+            let target = repetition.target_rate.expect("a fixed rate's target");
+            assert!(
+                (target - maximum * 0.5).abs() <= maximum * 1e-9,
+                "{}: target {target} for a maximum of {maximum}",
+                fixed.id
+            );
+        }
+        let achieved = fixed.summary.as_ref().expect("measured").rate_2xx.median;
+        let within = achieved >= maximum * 0.5 * 0.99;
+        assert_eq!(
+            fixed.flag(FlagKind::RateShortfall).is_none(),
+            within,
+            "{}: {achieved:.1} req/s of {:.1}, flags {:?}",
+            fixed.id,
+            maximum * 0.5,
+            fixed.flags
+        );
+        if fixed.id.contains("sleep") {
+            assert!(
+                within,
+                "{}: {achieved:.1} req/s of the {:.1} asked for",
+                fixed.id,
+                maximum * 0.5
+            );
+            for repetition in &fixed.repetitions {
+                let histogram = latency::decode(
+                    repetition
+                        .latency_histogram
+                        .as_deref()
+                        .expect("a histogram"),
+                )
+                .expect("the histogram decodes");
+                assert!(histogram.min() as f64 >= 0.1e9 * 0.999, "{}", fixed.id);
+            }
+        }
+    }
+    // The cross-check pairs each closed loop with its wrk twin, round by round.
+    let checks: Vec<(&str, &str)> = results
+        .cross_checks
+        .iter()
+        .map(|c| (c.cell.as_str(), c.twin.as_str()))
+        .collect();
+    assert_eq!(
+        checks,
+        [
+            (
+                "axum/scratch/1cpu/hello/c16",
+                "axum/scratch/1cpu/hello/c16/wrk"
+            ),
+            (
+                "axum/scratch/1cpu/sleep-100ms/c16",
+                "axum/scratch/1cpu/sleep-100ms/c16/wrk"
+            ),
+        ]
+    );
+    assert!(
+        results.cross_checks.iter().all(|c| c.rate.rounds == 2),
+        "{:?}",
+        results.cross_checks
+    );
     assert_eq!(results.startup.len(), 2, "the image and the bare binary");
     let [image] = results.provenance.images.as_slice() else {
         panic!("one image: {:?}", results.provenance.images);
@@ -228,12 +357,14 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
     let csv = std::fs::read_to_string(quick.join("results.csv")).expect("results.csv");
     assert_eq!(
         csv.lines().count(),
-        3,
+        7,
         "a header and a row per cell:\n{csv}"
     );
     let markdown = std::fs::read_to_string(quick.join("results.md")).expect("results.md");
     assert!(markdown.contains("## 1 vCPU"), "{markdown}");
     assert!(markdown.contains("## Startup"), "{markdown}");
+    assert!(markdown.contains("fixed rate: 50 %"), "{markdown}");
+    assert!(markdown.contains("## Cross-check"), "{markdown}");
     // At its end a run draws its charts, links them in results.md and writes report.html.
     for chart in [
         "throughput-1cpu.svg",
