@@ -513,7 +513,8 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
     );
     assert_eq!(forced.cells, results.cells, "nothing was left to measure");
 
-    // A run of four short cells in two groups, interrupted once a repetition is on disk.
+    // A run of four short cells in two groups, interrupted once a repetition is on disk;
+    // the cells open a connection per request (churn).
     let interrupted = scratch.path().join("interrupted");
     let mut child = bench_runner()
         .args([
@@ -525,6 +526,7 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
             "1",
         ])
         .args(["--connections", "1,8"])
+        .args(["--keep-alive", "false"])
         .args(SHORT_CELLS)
         .arg("--out")
         .arg(&interrupted)
@@ -604,6 +606,20 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
         assert_eq!(rounds, [0, 1], "{}", cell.id);
     }
     assert_eq!(done.comparisons.len(), 2, "two groups: c=1 and c=8");
+    for cell in &done.cells {
+        assert!(
+            cell.id.ends_with("/churn") && !cell.cell.keep_alive,
+            "{}",
+            cell.id
+        );
+        let summary = cell.summary.as_ref().expect("measured");
+        assert_eq!(summary.success_ratio.median, 1.0, "{}", cell.id);
+        assert!(
+            summary.cpu_us_per_request.is_some_and(|c| c.median > 0.0),
+            "{}",
+            cell.id
+        );
+    }
     assert!(
         done.cells.iter().all(|cell| cell.summary.is_some()),
         "{stderr}"
