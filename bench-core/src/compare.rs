@@ -209,7 +209,11 @@ pub struct CrossCheck {
 /// same cell loaded by the other generator.
 pub fn cross_checks(cells: &[CellResult]) -> Vec<CrossCheck> {
     let mut checks = Vec::new();
-    for cell in cells.iter().filter(|c| measured(c)) {
+    // Each pair once, from the oha side.
+    for cell in cells
+        .iter()
+        .filter(|c| measured(c) && c.cell.generator == Generator::Oha)
+    {
         let Some(twin) = cells.iter().find(|t| {
             measured(t)
                 && t.cell.generator != cell.cell.generator
@@ -221,10 +225,6 @@ pub fn cross_checks(cells: &[CellResult]) -> Vec<CrossCheck> {
         }) else {
             continue;
         };
-        // Each pair once, from the oha side.
-        if cell.cell.generator != Generator::Oha {
-            continue;
-        }
         let Some(rate) = paired(twin, cell) else {
             continue;
         };

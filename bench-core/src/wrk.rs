@@ -295,6 +295,20 @@ mod tests {
         buckets.iter().map(|&(_, count)| count).sum()
     }
 
+    /// The latency at quantile `q` of `buckets`, by rank, as wrk's own percentile reads it.
+    fn quantile(buckets: &[Bucket], q: f64) -> f64 {
+        let rank = (q * total(buckets) as f64).ceil() as u64;
+        let mut seen = 0;
+        buckets
+            .iter()
+            .find(|&&(_, count)| {
+                seen += count;
+                seen >= rank
+            })
+            .expect("a rank within the total")
+            .0 as f64
+    }
+
     /// wrk 4.1's histogram (`stats.h`): a counter per microsecond up to its limit, and the
     /// lowest and highest latency recorded.
     struct Stats {
@@ -457,18 +471,7 @@ mod tests {
             close(latency.mean.unwrap(), raw_mean),
             "{latency:?} vs {raw_mean}"
         );
-        let raw_quantile = |q: f64| {
-            let rank = (q * total(&measured) as f64).ceil() as u64;
-            let mut seen = 0;
-            measured
-                .iter()
-                .find(|&&(_, c)| {
-                    seen += c;
-                    seen >= rank
-                })
-                .unwrap()
-                .0 as f64
-        };
+        let raw_quantile = |q: f64| quantile(&measured, q);
         assert!(
             close(latency.p50.unwrap(), raw_quantile(0.5)),
             "{latency:?}"
@@ -478,19 +481,7 @@ mod tests {
             "{latency:?}"
         );
         // The correction made the tail look worse than what was measured.
-        let corrected_p99 = {
-            let rank = (0.99 * corrected as f64).ceil() as u64;
-            let mut seen = 0;
-            report
-                .latency
-                .iter()
-                .find(|&&(_, c)| {
-                    seen += c;
-                    seen >= rank
-                })
-                .unwrap()
-                .0 as f64
-        };
+        let corrected_p99 = quantile(&report.latency, 0.99);
         assert!(
             corrected_p99 > latency.p99.unwrap(),
             "{corrected_p99} vs {latency:?}"

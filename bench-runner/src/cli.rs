@@ -51,8 +51,9 @@ pub enum Command {
     /// Builds the framework × base images (`benchlab/<framework>:<base>`) and writes the image
     /// table to results/images/.
     Images(ImagesArgs),
-    /// Measures every framework × base × CPU quota × endpoint × connection count with oha and
-    /// writes results.json, results.md and results.csv under results/<timestamp>-<host>/.
+    /// Measures every framework × base × CPU quota × endpoint × connection count × load shape
+    /// (closed loop or fixed rate, keep-alive or churn, oha or wrk) and writes results.json,
+    /// results.md and results.csv under results/<timestamp>-<host>/.
     ///
     /// Settings come from the default matrix (or --quick), then --config, then the flags.
     Run(Box<RunArgs>),

@@ -12,7 +12,7 @@ use crate::catalog::Backend;
 use crate::compare::{BASELINE, Relation};
 use crate::plan::{Cell, GroupKey, Matrix};
 use crate::results::{
-    CLIFF_STALLED_SHARE, CellResult, Flag, FlagKind, NOISY_CV, Outcome,
+    CLIFF_STALLED_SHARE, CellResult, CellSummary, Flag, FlagKind, NOISY_CV, Outcome,
     RATE_SHORTFALL_TOLERANCE_PERCENT, RunResults, SUCCESS_RATIO_FLOOR,
     TIMING_CHECK_TOLERANCE_PERCENT,
 };
@@ -337,28 +337,8 @@ fn group_table(
     out.push('\n');
 
     for cell in cells {
-        let _ = write!(out, "| {} | {} |", cell.framework, cell.base);
-        let Some(result) = results.cell(cell) else {
-            let _ = writeln!(out, " not run |{}", " |".repeat(columns - 3));
+        let Some((result, summary, marker)) = row_start(out, results, cell, columns, notes) else {
             continue;
-        };
-        let marker = notes.marker(result);
-        let summary = match (&result.outcome, &result.summary) {
-            (Outcome::Measured, Some(summary)) => summary,
-            (Outcome::Incomplete, _) => {
-                let _ = writeln!(
-                    out,
-                    " incomplete ({} of {} repetitions){marker} |{}",
-                    result.repetitions.len(),
-                    m.repetitions,
-                    " |".repeat(columns - 3)
-                );
-                continue;
-            }
-            _ => {
-                let _ = writeln!(out, " failed{marker} |{}", " |".repeat(columns - 3));
-                continue;
-            }
         };
         let estimate = &summary.rate_estimate;
         let _ = write!(
@@ -394,28 +374,8 @@ fn group_table(
                 summary.rate_per_vcpu.map_or_else(|| "–".to_owned(), rate)
             );
         }
-        match summary.latency {
-            Some(l) => {
-                let _ = write!(
-                    out,
-                    " {} | {} | {} | {} | {} |",
-                    ms(l.p50_us),
-                    ms(l.p90_us),
-                    ms(l.p99_us),
-                    ms(l.p99_9_us),
-                    ms(l.max_us)
-                );
-            }
-            None => out.push_str(" – | – | – | – | – |"),
-        }
-        let _ = write!(
-            out,
-            " {} |",
-            summary.latency_p99_us.map_or_else(
-                || "–".to_owned(),
-                |p| format!("{}–{}", ms_number(p.min / 1e3), ms(p.max))
-            )
-        );
+        latency_cells(out, summary);
+        let _ = write!(out, " {} |", p99_range(summary));
         if quota {
             let _ = write!(
                 out,
@@ -463,28 +423,8 @@ fn rate_table(
     }
     out.push('\n');
     for cell in cells {
-        let _ = write!(out, "| {} | {} |", cell.framework, cell.base);
-        let Some(result) = results.cell(cell) else {
-            let _ = writeln!(out, " not run |{}", " |".repeat(11));
+        let Some((result, summary, marker)) = row_start(out, results, cell, 14, notes) else {
             continue;
-        };
-        let marker = notes.marker(result);
-        let summary = match (&result.outcome, &result.summary) {
-            (Outcome::Measured, Some(summary)) => summary,
-            (Outcome::Incomplete, _) => {
-                let _ = writeln!(
-                    out,
-                    " incomplete ({} of {} repetitions){marker} |{}",
-                    result.repetitions.len(),
-                    m.repetitions,
-                    " |".repeat(11)
-                );
-                continue;
-            }
-            _ => {
-                let _ = writeln!(out, " failed{marker} |{}", " |".repeat(11));
-                continue;
-            }
         };
         let targets: Vec<f64> = result
             .repetitions
@@ -504,28 +444,12 @@ fn rate_table(
                 |t| format!("{:.1} %", estimate.median / t * 100.0)
             ),
         );
-        match summary.latency {
-            Some(l) => {
-                let _ = write!(
-                    out,
-                    " {} | {} | {} | {} | {} |",
-                    ms(l.p50_us),
-                    ms(l.p90_us),
-                    ms(l.p99_us),
-                    ms(l.p99_9_us),
-                    ms(l.max_us)
-                );
-            }
-            None => out.push_str(" – | – | – | – | – |"),
-        }
+        latency_cells(out, summary);
         let failed: u64 = result.repetitions.iter().map(|r| r.load.failed()).sum();
         let _ = writeln!(
             out,
             " {} | {failed} | {:.0} % | {} |",
-            summary.latency_p99_us.map_or_else(
-                || "–".to_owned(),
-                |p| format!("{}–{}", ms_number(p.min / 1e3), ms(p.max))
-            ),
+            p99_range(summary),
             summary.server_cpu_percent.median,
             summary
                 .cpu_us_per_request
@@ -573,6 +497,67 @@ fn cross_checks(out: &mut String, results: &RunResults) {
         );
     }
     out.push('\n');
+}
+
+/// A table row's first cells, `| framework | base |`, and then for a cell that was not
+/// measured the rest of its row (not run, incomplete, failed, with its note marker) across
+/// `columns`; for a measured one its result, summary and note marker, for the caller to go on.
+fn row_start<'a>(
+    out: &mut String,
+    results: &'a RunResults,
+    cell: &Cell,
+    columns: usize,
+    notes: &mut Notes,
+) -> Option<(&'a CellResult, &'a CellSummary, String)> {
+    let _ = write!(out, "| {} | {} |", cell.framework, cell.base);
+    let rest = " |".repeat(columns - 3);
+    let Some(result) = results.cell(cell) else {
+        let _ = writeln!(out, " not run |{rest}");
+        return None;
+    };
+    let marker = notes.marker(result);
+    match (&result.outcome, &result.summary) {
+        (Outcome::Measured, Some(summary)) => Some((result, summary, marker)),
+        (Outcome::Incomplete, _) => {
+            let _ = writeln!(
+                out,
+                " incomplete ({} of {} repetitions){marker} |{rest}",
+                result.repetitions.len(),
+                results.matrix.repetitions,
+            );
+            None
+        }
+        _ => {
+            let _ = writeln!(out, " failed{marker} |{rest}");
+            None
+        }
+    }
+}
+
+/// p50, p90, p99, p99.9 and max from the cell's merged histogram, five cells.
+fn latency_cells(out: &mut String, summary: &CellSummary) {
+    match summary.latency {
+        Some(l) => {
+            let _ = write!(
+                out,
+                " {} | {} | {} | {} | {} |",
+                ms(l.p50_us),
+                ms(l.p90_us),
+                ms(l.p99_us),
+                ms(l.p99_9_us),
+                ms(l.max_us)
+            );
+        }
+        None => out.push_str(" – | – | – | – | – |"),
+    }
+}
+
+/// `45.0–51.0 ms`: the range of the repetitions' own p99.
+fn p99_range(summary: &CellSummary) -> String {
+    summary.latency_p99_us.map_or_else(
+        || "–".to_owned(),
+        |p| format!("{}–{}", ms_number(p.min / 1e3), ms(p.max)),
+    )
 }
 
 /// ` (61.2k–63.0k)`, or nothing without an interval.
