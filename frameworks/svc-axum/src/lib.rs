@@ -41,5 +41,8 @@ fn respond(reply: Reply) -> Response {
     if let Some(allow) = reply.allow() {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
+    if let Some((name, value)) = reply.instance_header() {
+        headers.insert(name, value);
+    }
     (status, headers, reply.into_bytes()).into_response()
 }

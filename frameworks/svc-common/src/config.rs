@@ -6,6 +6,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
+use crate::instance::Instance;
+
 /// Everything a service reads from its environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -18,11 +20,19 @@ pub struct Config {
     /// `SHUTDOWN_GRACE_MS` (default 10000): how long in-flight requests may run after SIGTERM
     /// or SIGINT.
     pub shutdown_grace: Duration,
+    /// `INSTANCE` (default: none): the name every response carries in an `X-Instance` header,
+    /// to tell apart two instances of a service in a deploy (blue and green). Unset or empty
+    /// means no header.
+    pub instance: Option<Instance>,
 }
 
 const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_BIND_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
 const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// What `INSTANCE` must be: an [`Instance`] (the tests pin the limit to
+/// [`crate::instance::MAX_LEN`]).
+const INSTANCE_EXPECTED: &str =
+    "a name of at most 64 visible ASCII characters (no spaces or control characters), such as blue";
 
 impl Config {
     /// Reads the process environment.
@@ -32,6 +42,7 @@ impl Config {
 
     /// Reads the configuration through `lookup`, which returns a variable's value if it is set.
     /// A variable that is set must be valid, even when empty: `PORT=` is an error, not 8080.
+    /// `INSTANCE` is the one exception: empty is off, like unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<OsString>) -> Result<Self, ConfigError> {
         let port = parse_var(&lookup, "PORT", "a port number from 0 to 65535", |v| {
             v.parse::<u16>().ok()
@@ -57,10 +68,19 @@ impl Config {
             |v| v.parse::<u64>().ok().map(Duration::from_millis),
         )?
         .unwrap_or(DEFAULT_SHUTDOWN_GRACE);
+        let instance = parse_var(&lookup, "INSTANCE", INSTANCE_EXPECTED, |v| {
+            if v.is_empty() {
+                Some(None)
+            } else {
+                Instance::parse(v).map(Some)
+            }
+        })?
+        .flatten();
         Ok(Config {
             addr: SocketAddr::new(ip, port),
             workers,
             shutdown_grace,
+            instance,
         })
     }
 }
@@ -109,6 +129,7 @@ impl std::error::Error for ConfigError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::instance;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_lookup(|name| {
@@ -127,6 +148,7 @@ mod tests {
             std::thread::available_parallelism().unwrap()
         );
         assert_eq!(config.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(config.instance, None);
     }
 
     #[test]
@@ -136,11 +158,39 @@ mod tests {
             ("BIND_ADDR", "::1"),
             ("WORKERS", "3"),
             ("SHUTDOWN_GRACE_MS", "250"),
+            ("INSTANCE", "blue"),
         ])
         .unwrap();
         assert_eq!(config.addr, "[::1]:0".parse().unwrap());
         assert_eq!(config.workers.get(), 3);
         assert_eq!(config.shutdown_grace, Duration::from_millis(250));
+        assert_eq!(config.instance.as_ref().map(Instance::as_str), Some("blue"));
+    }
+
+    #[test]
+    fn instance_is_up_to_64_visible_ascii_characters_and_off_when_empty() {
+        let instance = |value: &str| config(&[("INSTANCE", value)]).map(|config| config.instance);
+        let longest = "x".repeat(instance::MAX_LEN);
+        for name in ["blue", "green-2", "a", "!~\"\\{}", longest.as_str()] {
+            assert_eq!(
+                instance(name).unwrap().as_ref().map(Instance::as_str),
+                Some(name)
+            );
+        }
+        assert_eq!(instance(""), Ok(None));
+        let too_long = "x".repeat(instance::MAX_LEN + 1);
+        for name in [
+            "blue green",
+            " blue",
+            "blue\t",
+            "blue\ngreen",
+            "blue\u{7f}",
+            "bl\u{e9}u",
+            too_long.as_str(),
+        ] {
+            let err = instance(name).unwrap_err();
+            assert_eq!((err.var, err.value.as_str()), ("INSTANCE", name));
+        }
     }
 
     #[test]
@@ -168,11 +218,24 @@ mod tests {
                 "-1",
                 "invalid SHUTDOWN_GRACE_MS=\"-1\"",
             ),
+            (
+                "INSTANCE",
+                "blue green",
+                "invalid INSTANCE=\"blue green\": expected a name of at most 64 visible ASCII \
+                 characters (no spaces or control characters), such as blue",
+            ),
+            // A control character is escaped, so the message stays on one line.
+            (
+                "INSTANCE",
+                "blue\ngreen",
+                "invalid INSTANCE=\"blue\\ngreen\": expected",
+            ),
         ];
         for (var, value, message) in cases {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(message), "{err}");
+            assert_eq!(err.to_string().lines().count(), 1, "{err}");
         }
     }
 }

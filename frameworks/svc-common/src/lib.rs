@@ -1,11 +1,13 @@
 //! What every benchlab service shares, so the framework crates hold only framework glue.
 //!
 //! The contract (see `frameworks/README.md`) is implemented here once: the reply for each
-//! route ([`reply`]), the environment configuration ([`config`]) and the process life cycle:
-//! runtime, startup line and graceful shutdown ([`lifecycle`]). A framework crate routes
-//! requests to these functions and turns a [`Reply`] into its own response type.
+//! route ([`reply`]), the environment configuration ([`config`]), the `X-Instance` header
+//! ([`instance`]) and the process life cycle: runtime, startup line and graceful shutdown
+//! ([`lifecycle`]). A framework crate routes requests to these functions and turns a [`Reply`]
+//! into its own response type.
 
 pub mod config;
+pub mod instance;
 pub mod lifecycle;
 pub mod reply;
 

@@ -24,12 +24,18 @@ pub struct Service {
 
 impl Service {
     /// The configuration from the environment; on a bad value, prints one line naming the
-    /// variable and the value and exits with status 2.
+    /// variable and the value and exits with status 2. Every service calls it first, before
+    /// serving: it makes `INSTANCE` the process's instance, which every reply then names
+    /// (see [`crate::instance`]).
     pub fn config_or_exit(&self) -> Config {
-        Config::from_env().unwrap_or_else(|err| {
+        let config = Config::from_env().unwrap_or_else(|err| {
             eprintln!("{}: {err}", self.binary);
             std::process::exit(2)
-        })
+        });
+        if let Some(instance) = &config.instance {
+            crate::instance::install(instance);
+        }
+        config
     }
 
     /// The one line a service prints on start, once it is bound and ready to accept.

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::instance;
+
 /// The `Content-Type` of every reply.
 pub const CONTENT_TYPE: &str = "application/json";
 
@@ -17,7 +19,9 @@ const NOT_FOUND_BODY: &str = r#"{"error":"not found"}"#;
 const METHOD_NOT_ALLOWED_BODY: &str = r#"{"error":"method not allowed"}"#;
 
 /// A framework-neutral response: a status code and a JSON body. Every reply carries
-/// [`CONTENT_TYPE`]; frameworks add `Content-Length` and `Date` themselves.
+/// [`CONTENT_TYPE`], `Allow` on a 405 ([`Self::allow`]) and `X-Instance` when the service
+/// was started with `INSTANCE` ([`Self::instance`]); frameworks add `Content-Length` and
+/// `Date` themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub status: u16,
@@ -38,13 +42,27 @@ impl Reply {
         (self.status == 405).then_some("GET")
     }
 
+    /// The value of the `X-Instance` header ([`instance::HEADER_NAME`]) every reply carries
+    /// when the service was started with `INSTANCE` set: the same for every reply of the
+    /// process (see [`crate::instance`]). `None` when it was not, and in-process.
+    pub fn instance(&self) -> Option<&'static str> {
+        instance::name()
+    }
+
+    /// [`Self::instance`] as the `http` crate's header name and value, for frameworks whose
+    /// headers are its 1.x types: both are static, so making them copies no bytes.
+    pub fn instance_header(&self) -> Option<(http::HeaderName, http::HeaderValue)> {
+        instance::header()
+    }
+
     /// The reply as an [`http::Response`], for a framework whose responses are the `http`
-    /// crate's (warp, xitca-web): the status, `Content-Type`, `Allow` on a 405, and the body
-    /// that `body` makes of the reply's bytes.
+    /// crate's (warp, xitca-web): the status, `Content-Type`, `Allow` on a 405, `X-Instance`
+    /// when `INSTANCE` is set, and the body that `body` makes of the reply's bytes.
     pub fn into_http_response<B>(self, body: impl FnOnce(Bytes) -> B) -> http::Response<B> {
         let status =
             http::StatusCode::from_u16(self.status).expect("the contract's statuses are valid");
         let allow = self.allow();
+        let instance = self.instance_header();
         let mut response = http::Response::new(body(self.into_bytes()));
         *response.status_mut() = status;
         let headers = response.headers_mut();
@@ -54,6 +72,9 @@ impl Reply {
         );
         if let Some(allow) = allow {
             headers.insert(http::header::ALLOW, http::HeaderValue::from_static(allow));
+        }
+        if let Some((name, value)) = instance {
+            headers.insert(name, value);
         }
         response
     }

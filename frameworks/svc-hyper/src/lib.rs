@@ -31,6 +31,9 @@ fn respond(reply: Reply) -> Response<Full<Bytes>> {
     if let Some(allow) = reply.allow() {
         response = response.header(header::ALLOW, allow);
     }
+    if let Some((name, value)) = reply.instance_header() {
+        response = response.header(name, value);
+    }
     response
         .body(Full::new(reply.into_bytes()))
         .expect("the contract's statuses and headers are valid")

@@ -57,6 +57,13 @@ fn respond(reply: Reply) -> HttpResponse {
     if let Some(allow) = reply.allow() {
         response.header(header::ALLOW, HeaderValue::from_static(allow));
     }
+    if let Some(instance) = reply.instance() {
+        // ntex's header names are the `http` crate's; its values are its own.
+        response.header(
+            svc_common::instance::HEADER,
+            HeaderValue::from_static(instance),
+        );
+    }
     // ntex has its own `Bytes`; its body takes the reply's text without a copy.
     match reply.body {
         Cow::Borrowed(body) => response.body(body),

@@ -50,5 +50,8 @@ fn respond(reply: Reply) -> Response {
     if let Some(allow) = reply.allow() {
         response = response.header(header::ALLOW, allow);
     }
+    if let Some((name, value)) = reply.instance_header() {
+        response = response.header(name, value);
+    }
     response.body(reply.into_bytes())
 }

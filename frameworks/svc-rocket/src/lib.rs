@@ -99,6 +99,9 @@ impl<'r> Responder<'r, 'static> for Json {
         if let Some(allow) = reply.allow() {
             response.header(Header::new("Allow", allow));
         }
+        if let Some(instance) = reply.instance() {
+            response.header(Header::new(svc_common::instance::HEADER_NAME, instance));
+        }
         let body = reply.into_bytes();
         response.sized_body(body.len(), Cursor::new(body));
         response.ok()

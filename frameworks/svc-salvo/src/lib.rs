@@ -50,5 +50,8 @@ fn respond(response: &mut Response, reply: Reply) {
     if let Some(allow) = reply.allow() {
         headers.insert(header::ALLOW, HeaderValue::from_static(allow));
     }
+    if let Some((name, value)) = reply.instance_header() {
+        headers.insert(name, value);
+    }
     response.body(reply.into_bytes());
 }

@@ -19,7 +19,8 @@ use crate::harness::{Exchange, Running, command};
 /// Asserts one exchange against the contract: status, `Content-Type`, a `Content-Length`
 /// that matches the body (never chunked), a `Date`, no other header but `Allow` on a 405
 /// (and `Connection`, which the keep-alive and shutdown checks look at), and the body byte
-/// for byte.
+/// for byte. So with `INSTANCE` unset, as every other check starts the service, there is no
+/// `X-Instance` header.
 #[track_caller]
 fn assert_reply(package: &str, what: &str, exchange: &Exchange, status: u16, body: &str) {
     let context = format!("{package}: {what}");
@@ -205,6 +206,43 @@ pub async fn wrong_methods_are_405(package: &'static str) {
     }
 }
 
+pub async fn instance_header_names_the_instance(package: &'static str) {
+    let service = Running::start(package, &[("INSTANCE", "blue")]).await;
+    let cases = [
+        (Method::GET, "/hello", 200, r#"{"message":"Hello, World!"}"#),
+        (Method::GET, "/sleep/0", 200, r#"{"slept_ms":0}"#),
+        (
+            Method::GET,
+            "/sleep/abc",
+            400,
+            r#"{"error":"invalid sleep duration 'abc': <ms> must be a whole number of milliseconds from 0 to 60000"}"#,
+        ),
+        (Method::GET, "/nope", 404, r#"{"error":"not found"}"#),
+        (
+            Method::POST,
+            "/hello",
+            405,
+            r#"{"error":"method not allowed"}"#,
+        ),
+    ];
+    for (method, path, status, body) in cases {
+        let what = format!("{method} {path} with INSTANCE=blue");
+        let mut exchange = service.request(method, path).await;
+        let instance: Vec<_> = exchange.headers.get_all("x-instance").iter().collect();
+        assert_eq!(instance, ["blue"], "{package}: {what}: X-Instance");
+        // Without it, the reply is the one the other checks expect, header for header.
+        exchange.headers.remove("x-instance");
+        assert_reply(package, &what, &exchange, status, body);
+        if status == 405 {
+            let allow = exchange.header("allow").unwrap_or_default();
+            assert!(
+                allow.split(',').any(|method| method.trim() == "GET"),
+                "{package}: {what}: a 405 must carry Allow with GET, got {allow:?}"
+            );
+        }
+    }
+}
+
 pub async fn keep_alive_serves_100_requests_on_one_connection(package: &'static str) {
     let service = Running::start(package, &[]).await;
     let mut connection = service.connect().await;
@@ -357,12 +395,16 @@ pub async fn sigint_also_stops_gracefully(package: &'static str) {
 }
 
 pub async fn bad_environment_exits_2(package: &'static str) {
+    let too_long_instance = "x".repeat(65);
     let cases = [
         ("PORT", "abc"),
         ("PORT", "70000"),
         ("WORKERS", "0"),
         ("BIND_ADDR", "localhost"),
         ("SHUTDOWN_GRACE_MS", "soon"),
+        ("INSTANCE", "blue green"),
+        ("INSTANCE", "blue\ngreen"),
+        ("INSTANCE", &too_long_instance),
     ];
     for (var, value) in cases {
         let output = command(package, &[(var, value)])
@@ -382,8 +424,10 @@ pub async fn bad_environment_exits_2(package: &'static str) {
             1,
             "{package}: {var}={value}: {stderr:?}"
         );
+        // The value is quoted and escaped as Rust's `{:?}` does, so a newline in it stays on
+        // the one line.
         assert!(
-            stderr.contains(&format!("{var}=\"{value}\"")),
+            stderr.contains(&format!("{var}={value:?}")),
             "{package}: the message must name {var} and {value:?}: {stderr:?}"
         );
         assert!(output.stdout.is_empty(), "{package}: {var}={value}: stdout");

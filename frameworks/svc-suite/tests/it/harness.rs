@@ -143,7 +143,13 @@ impl Drop for Running {
 /// The service's command, with the contract's variables cleared from the test's environment.
 pub fn command(package: &str, env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(binary(package));
-    for var in ["PORT", "BIND_ADDR", "WORKERS", "SHUTDOWN_GRACE_MS"] {
+    for var in [
+        "PORT",
+        "BIND_ADDR",
+        "WORKERS",
+        "SHUTDOWN_GRACE_MS",
+        "INSTANCE",
+    ] {
         command.env_remove(var);
     }
     command

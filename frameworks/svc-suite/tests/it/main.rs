@@ -26,13 +26,14 @@ macro_rules! checks {
     };
 }
 
-const CHECKS: [(&str, Check); 12] = checks![
+const CHECKS: [(&str, Check); 13] = checks![
     hello,
     sleep_replies_with_its_duration,
     sleep_waits_on_a_timer,
     bad_sleep_durations_are_400,
     unknown_paths_are_404,
     wrong_methods_are_405,
+    instance_header_names_the_instance,
     keep_alive_serves_100_requests_on_one_connection,
     sleep_does_not_block_the_only_worker,
     graceful_shutdown_on_sigterm,
