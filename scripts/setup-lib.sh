@@ -1,4 +1,5 @@
-# Shared by the setup scripts (ensure-docker.sh, ensure-chromium.sh, ensure-wrk.sh), which source it after
+# Shared by the setup scripts (ensure-docker.sh, ensure-chromium.sh, ensure-wrk.sh,
+# ensure-nginx.sh), which source it after
 # setting $script to their name: messages prefixed with it, and running a command as root.
 
 say() { printf '%s: %s\n' "$script" "$*"; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (README): what CI runs on a fresh clone. It installs what a fresh machine
-# lacks (Docker's engine, mmdebstrap, Chromium and wrk, from Debian's packages), starts dockerd
+# lacks (Docker's engine, mmdebstrap, Chromium, wrk and nginx, from Debian's packages), starts dockerd
 # when no engine answers, then checks formatting and lints and runs every test, the Docker
 # and browser ones included: they are never skipped here.
 set -euo pipefail
@@ -16,6 +16,9 @@ scripts/ensure-chromium.sh
 
 step "wrk, the second load generator"
 scripts/ensure-wrk.sh
+
+step "nginx, the deploy lab's front proxy"
+scripts/ensure-nginx.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1,8 +1,8 @@
 //! The charts of a run, as SVG text (plotters' SVG backend writing into a string, so no IO):
 //! throughput against connections per quota, latency percentile curves per comparison
 //! group, CPU per request and memory per group, each cell's rate and latency second by
-//! second, and every cold start; and, for `bench-runner images`, where each image's bytes
-//! go. Each chart keeps the
+//! second, and every cold start; for `bench-runner images`, where each image's bytes go;
+//! and for `bench-runner deploy`, each swap 100 ms by 100 ms. Each chart keeps the
 //! data it drew ([`Chart::series`]) so tests can check its structure without pixels.
 //!
 //! Readable in print and in GitHub's file view: axis titles with units, a legend, and series
@@ -15,6 +15,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use crate::deploy::SwapReport;
 use crate::images::ImageRow;
 use crate::latency::{self, Second};
 use crate::plan::{CpuQuota, GroupKey, RateSpec};
@@ -98,6 +99,19 @@ macro_rules! whiskers {
                 .flat_map(|&(x, low, high)| [(x, low), (x, high)])
                 .map(|c| EmptyElement::at(c) + PathElement::new(vec![(-5, 0), (5, 0)], style)),
         )?;
+    }};
+}
+
+/// A legend key for a line in `$style`, solid or, when `$dashed`, dashed: two segments that
+/// meet or not.
+macro_rules! line_key {
+    ($style:expr, $dashed:expr) => {{
+        let (style, gap) = ($style, if $dashed { 6 } else { 0 });
+        move |(x, y): (i32, i32)| {
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (10 - gap / 2, 0)], style)
+                + PathElement::new(vec![(10 + gap / 2, 0), (20, 0)], style)
+        }
     }};
 }
 
@@ -909,6 +923,222 @@ pub fn image_sizes(rows: &[ImageRow]) -> Option<Chart> {
     })
 }
 
+/// A swap of `bench-runner deploy` 100 ms by 100 ms, as SVG (the runner writes it to
+/// [`crate::deploy::chart_file`]): bars of the requests scheduled in each slice, stacked
+/// (2xx from blue, from green, without an instance, then each kind of failure in red and
+/// orange shades), on the left axis; each slice's TTLB p50 (dashed) and p99 over them on a
+/// log scale on the right; vertical lines when green was ready, the switch, SIGTERM, blue's
+/// exit and every nginx reload.
+pub fn deploy_timeline(report: &SwapReport, title: &str) -> String {
+    deploy_timeline_drawn(report, title).1
+}
+
+/// The legend entries of the events drawn as vertical lines, in order, with their colour and
+/// whether they are dashed.
+const DEPLOY_EVENTS: [(&str, RGBColor, bool); 5] = [
+    ("green ready", PALETTE[2], true),
+    ("switch", PALETTE[6], false),
+    ("SIGTERM", PALETTE[1], true),
+    ("blue exited", PALETTE[0], false),
+    ("nginx reload", PALETTE[7], true),
+];
+
+/// The colour of a failure's bars: reds for connection errors, oranges for statuses.
+fn failure_colour(key: &str) -> RGBColor {
+    match key {
+        "refused" => RGBColor(150, 20, 20),
+        "reset" => RGBColor(213, 94, 0),
+        "cut" => RGBColor(100, 30, 0),
+        "timeout" => RGBColor(235, 110, 110),
+        "other" => RGBColor(190, 60, 90),
+        "http-502" => RGBColor(230, 159, 0),
+        "http-503" => RGBColor(245, 200, 90),
+        "http-504" => RGBColor(190, 120, 30),
+        _ => RGBColor(250, 215, 170),
+    }
+}
+
+/// [`deploy_timeline`]'s series, as drawn, and its SVG. The series: `blue 2xx`, `green 2xx`,
+/// `unattributed 2xx` when there is any, `failed: <kind>` for each kind that occurs (a point
+/// per slice, at its middle, y its count), `TTLB p50, ms` and `TTLB p99, ms` (a point per
+/// slice with an answer), then each event seen (a point at its time, y 0).
+fn deploy_timeline_drawn(report: &SwapReport, title: &str) -> (Vec<Series>, String) {
+    let slice = crate::deploy::BUCKET_MS as f64 / 1e3;
+    let buckets = &report.buckets;
+    let mid = |b: &crate::deploy::Bucket| b.start_ms as f64 / 1e3 + slice / 2.0;
+    let counts = |name: &str, count: &dyn Fn(&crate::deploy::Bucket) -> u64| {
+        Series::new(
+            name,
+            buckets
+                .iter()
+                .map(|b| Point::at(mid(b), count(b) as f64))
+                .collect(),
+        )
+    };
+    let mut bars = vec![
+        counts("blue 2xx", &|b| b.blue),
+        counts("green 2xx", &|b| b.green),
+    ];
+    let mut colours = vec![PALETTE[0], PALETTE[2]];
+    if buckets.iter().any(|b| b.unattributed > 0) {
+        bars.push(counts("unattributed 2xx", &|b| b.unattributed));
+        colours.push(PALETTE[7]);
+    }
+    let kinds: std::collections::BTreeSet<&String> =
+        buckets.iter().flat_map(|b| b.failed.keys()).collect();
+    for kind in kinds {
+        let name = format!("failed: {}", kind.strip_prefix("http-").unwrap_or(kind));
+        bars.push(counts(&name, &|b| b.failed.get(kind).copied().unwrap_or(0)));
+        colours.push(failure_colour(kind));
+    }
+    let ttlb = |name: &str, value: fn(&crate::deploy::Ttlb) -> f64| {
+        Series::new(
+            name,
+            buckets
+                .iter()
+                .filter_map(|b| Some(Point::at(mid(b), value(&b.ttlb?))))
+                .collect(),
+        )
+    };
+    let lines = [
+        ttlb("TTLB p50, ms", |t| t.p50_ms),
+        ttlb("TTLB p99, ms", |t| t.p99_ms),
+    ];
+    let events = &report.events;
+    let at = |us: Option<u64>| us.map(|us| Point::at(us as f64 / 1e6, 0.0));
+    let times: [Vec<Point>; 5] = [
+        at(events.green_ready_us).into_iter().collect(),
+        at(events.switch_us).into_iter().collect(),
+        at(events.sigterm_us).into_iter().collect(),
+        at(events.blue_exited_us).into_iter().collect(),
+        events
+            .reloads_us
+            .iter()
+            .filter_map(|&us| at(Some(us)))
+            .collect(),
+    ];
+    let markers: Vec<(Series, RGBColor, bool)> = DEPLOY_EVENTS
+        .iter()
+        .zip(times)
+        .filter(|(_, points)| !points.is_empty())
+        .map(|(&(name, colour, dashed), points)| (Series::new(name, points), colour, dashed))
+        .collect();
+
+    let x_title = "seconds since the load began (requests by when they were scheduled)";
+    let y_title = "requests per 100 ms";
+    let ttlb_title = "TTLB per 100 ms, ms (log scale)";
+    let max_x = markers
+        .iter()
+        .flat_map(|(s, _, _)| &s.points)
+        .map(|p| p.x + slice)
+        .fold(buckets.len() as f64 * slice, f64::max)
+        .max(slice);
+    let stacked = buckets
+        .iter()
+        .enumerate()
+        .map(|(i, _)| bars.iter().map(|s| s.points[i].y).sum::<f64>())
+        .fold(0.0, f64::max)
+        .max(1.0);
+    // Headroom above the bars for the legend.
+    let max_y = stacked * 1.9;
+    let (min_ms, max_ms) = lines
+        .iter()
+        .flat_map(|s| &s.points)
+        .fold((f64::INFINITY, 0f64), |(lo, hi), p| {
+            (lo.min(p.y), hi.max(p.y))
+        });
+    let low = if min_ms.is_finite() {
+        min_ms.max(1e-3) / 1.5
+    } else {
+        0.1
+    };
+    let high_data = (max_ms * 1.5).max(low * 10.0);
+    // The highest p99 at 60 % of the axis' height, clear of the legend.
+    let high = low * (high_data / low).powf(1.0 / 0.6);
+    let svg = draw_sized(title, (SIZE.0, 640), |area| {
+        let mut chart = builder(area, title)
+            .right_y_label_area_size(80)
+            .build_cartesian_2d(0f64..max_x, 0f64..max_y)?
+            .set_secondary_coord(0f64..max_x, (low..high).log_scale());
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc(x_title)
+            .y_desc(y_title)
+            .x_label_formatter(&|x| format!("{x:.1}"))
+            .y_label_formatter(&|y| format!("{y:.0}"))
+            .draw()?;
+        chart
+            .configure_secondary_axes()
+            .y_desc(ttlb_title)
+            .y_label_formatter(&|y| format!("{y}"))
+            .draw()?;
+        let mut base = vec![0.0; buckets.len()];
+        for (s, &colour) in bars.iter().zip(&colours) {
+            let rectangles: Vec<Rectangle<(f64, f64)>> = s
+                .points
+                .iter()
+                .zip(&mut base)
+                .filter(|(p, _)| p.y > 0.0)
+                .map(|(p, base)| {
+                    let x = p.x - slice / 2.0;
+                    let bar =
+                        Rectangle::new([(x, *base), (x + slice, *base + p.y)], colour.filled());
+                    *base += p.y;
+                    bar
+                })
+                .collect();
+            chart
+                .draw_series(rectangles)?
+                .label(&s.name)
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 20, y + 5)], colour.filled())
+                });
+        }
+        for (s, dashed) in lines.iter().zip([true, false]) {
+            let style = if dashed {
+                PALETTE[6].stroke_width(1)
+            } else {
+                PALETTE[3].stroke_width(2)
+            };
+            // A line per run of slices with answers, not across the empty ones.
+            for run in s.points.chunk_by(|a, b| b.x - a.x < slice * 1.5) {
+                let run = run.iter().map(|p| (p.x, p.y));
+                if dashed {
+                    chart.draw_secondary_series(DashedLineSeries::new(run, 4, 3, style))?;
+                } else {
+                    chart.draw_secondary_series(LineSeries::new(run, style))?;
+                }
+            }
+            chart
+                .draw_secondary_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label(&s.name)
+                .legend(line_key!(style, dashed));
+        }
+        for (s, colour, dashed) in &markers {
+            let style = colour.stroke_width(if *dashed { 2 } else { 3 });
+            let dashed = *dashed;
+            for p in &s.points {
+                let line = [(p.x, 0.0), (p.x, max_y)];
+                if dashed {
+                    chart.draw_series(DashedLineSeries::new(line, 6, 4, style))?;
+                } else {
+                    chart.draw_series(LineSeries::new(line, style))?;
+                }
+            }
+            chart
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())?
+                .label(&s.name)
+                .legend(line_key!(style, dashed));
+        }
+        legend(&mut *chart, SeriesLabelPosition::UpperLeft)
+    });
+    let mut series = bars;
+    series.extend(lines);
+    series.extend(markers.into_iter().map(|(s, _, _)| s));
+    (series, svg)
+}
+
 type DrawResult = Result<(), Box<dyn std::error::Error + 'static>>;
 
 fn draw(title: &str, f: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult) -> String {
@@ -1238,5 +1468,76 @@ mod tests {
             assert!(chart.svg.contains(label), "{label}");
         }
         assert!(image_sizes(&[]).is_none());
+    }
+
+    #[test]
+    fn deploy_timeline_stacks_every_request_of_a_slice_and_marks_the_events() {
+        let results = crate::deploy::sample();
+        let report = |i: usize| results.swaps[i].report().unwrap();
+        // hyper's naive swap: blue, then reset, 502 and timeouts, then green; blue killed.
+        let naive = report(3);
+        let (series, svg) = deploy_timeline_drawn(naive, "hyper, naive");
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "blue 2xx",
+                "green 2xx",
+                "failed: 502",
+                "failed: reset",
+                "failed: timeout",
+                "TTLB p50, ms",
+                "TTLB p99, ms",
+                "green ready",
+                "switch",
+                "SIGTERM",
+                "blue exited"
+            ]
+        );
+        // A bar per 100 ms slice at its middle; the stack is every request of the slice.
+        let bars = &series[..5];
+        assert!(bars.iter().all(|s| s.points.len() == 20));
+        assert_eq!(bars[0].points[0].x, 0.05);
+        assert_eq!(bars[0].points[19].x, 1.95);
+        for (i, bucket) in naive.buckets.iter().enumerate() {
+            let stacked: f64 = bars.iter().map(|s| s.points[i].y).sum();
+            let requests = bucket.blue
+                + bucket.green
+                + bucket.unattributed
+                + bucket.failed.values().sum::<u64>();
+            assert_eq!(stacked, requests as f64, "slice {i}");
+        }
+        let total = |s: &Series| s.points.iter().map(|p| p.y).sum::<f64>();
+        let totals: Vec<f64> = bars.iter().map(total).collect();
+        assert_eq!(totals, [100.0, 70.0, 12.0, 10.0, 8.0]);
+        // Connection errors have no TTLB: the slice of resets alone (1.0–1.1 s) has no point.
+        assert_eq!(series[6].points.len(), 19);
+        assert!(series[6].points.iter().all(|p| p.x != 1.05));
+        let events: Vec<f64> = series[7..].iter().map(|s| s.points[0].x).collect();
+        assert_eq!(events, [1.29, 1.0, 1.0, 1.051]);
+
+        // axum's blue-green swap: no failure, one reload at the switch.
+        let (series, _) = deploy_timeline_drawn(report(0), "axum, blue-green");
+        let names: Vec<&str> = series.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names[..3], ["blue 2xx", "green 2xx", "TTLB p50, ms"]);
+        assert_eq!(series.last().unwrap().name, "nginx reload");
+        assert_eq!(series.last().unwrap().points[0].x, 1.0);
+        let p99 = &series[3].points;
+        assert_eq!(p99.len(), 20);
+        assert_eq!(p99[15].y, 80.0, "the slow answer at 1.5 s");
+
+        assert_eq!(deploy_timeline(naive, "hyper, naive"), svg);
+        assert!(svg.starts_with("<svg"));
+        assert!(!svg.contains("could not draw"));
+        for text in [
+            "hyper, naive",
+            "requests per 100 ms",
+            "TTLB per 100 ms, ms (log scale)",
+            "seconds since the load began",
+            "failed: timeout",
+            "blue exited",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
     }
 }

@@ -14,6 +14,9 @@
 //!   flag cells (generator-bound, noisy, timing check, p99 cliff).
 //! - [`compare`]: cells of a comparison group against the hyper baseline, round by round,
 //!   their ranking, and two runs side by side.
+//! - [`deploy`]: the contract of `bench-runner deploy`, [`DeployResults`](deploy::DeployResults):
+//!   what each swap of blue for green behind nginx cost ([`analyse`](deploy::analyse)), and
+//!   `deploy.json`, `deploy.md` and `deploy.csv` as strings.
 //! - [`export`]: `results.json`, `results.md` and `results.csv` as strings.
 //!
 //! The runner's IO side drives it like this:
@@ -76,6 +79,7 @@
 pub mod catalog;
 pub mod charts;
 pub mod compare;
+pub mod deploy;
 pub mod export;
 pub mod images;
 pub mod latency;

@@ -4,8 +4,11 @@
 
 use std::path::PathBuf;
 
-use bench_core::catalog::{Base, Framework, REPOSITORY};
-use bench_core::plan::Settings;
+use std::time::Duration;
+
+use bench_core::catalog::{Backend, Base, Framework, REPOSITORY};
+use bench_core::deploy::Strategy;
+use bench_core::plan::{CpuSet, Endpoint, Settings};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Builds benchlab's images and measures its services.
@@ -69,6 +72,12 @@ pub enum Command {
     /// Exit status: 0 when no cell is slower beyond --threshold, 1 when one is (a CI gate),
     /// 2 on bad input or runs from different machines.
     Compare(CompareArgs),
+    /// Measures what a redeploy costs each framework: nginx on loopback in front of a blue
+    /// instance, a fixed-rate load through it recorded request by request, and a green
+    /// instance replacing blue (blue-green, rolling or naive) while the load runs. Writes
+    /// deploy.md, deploy.json, deploy.csv and a timeline chart per swap under
+    /// results/deploy-<timestamp>-<host>/.
+    Deploy(Box<DeployArgs>),
     /// Writes the charts (charts/*.svg), report.html and results.md with the charts linked
     /// of a finished run from its results.json, as a run does when it ends.
     Report(ReportArgs),
@@ -323,4 +332,88 @@ mod tests {
             "{err}"
         );
     }
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Frameworks to swap, comma-separated [default: all]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub frameworks: Vec<Framework>,
+
+    /// Strategies, comma-separated [default: all]: blue-green (green starts, the upstream
+    /// switches, blue gets SIGTERM after --drain), rolling (green joins, after --drain blue
+    /// leaves and gets SIGTERM at once), naive (SIGTERM to blue, then green on its port)
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub strategies: Vec<Strategy>,
+
+    /// Client keep-alive to nginx: true, false or both
+    #[arg(long, value_delimiter = ',', default_values_t = [true, false])]
+    pub client_keep_alive: Vec<bool>,
+
+    /// nginx's keep-alive to the instances: true, false or both
+    #[arg(long, value_delimiter = ',', default_values_t = [true, false])]
+    pub upstream_keep_alive: Vec<bool>,
+
+    /// The fixed arrival rate through nginx, requests per second
+    #[arg(long, default_value_t = 1000.0)]
+    pub rate: f64,
+
+    /// How long the load runs, the swap included
+    #[arg(long, default_value = "8s", value_parser = bench_core::units::parse_duration)]
+    pub duration: Duration,
+
+    /// When the swap begins after the load started
+    #[arg(long, default_value = "2s", value_parser = bench_core::units::parse_duration)]
+    pub swap_at: Duration,
+
+    /// Blue-green: how long blue runs on after the switch; rolling: how long blue and green
+    /// serve together
+    #[arg(long, default_value = "1s", value_parser = bench_core::units::parse_duration)]
+    pub drain: Duration,
+
+    /// The instances' SHUTDOWN_GRACE_MS
+    #[arg(long, default_value = "2s", value_parser = bench_core::units::parse_duration)]
+    pub grace: Duration,
+
+    /// A request without a complete answer after this long is a timeout
+    #[arg(long, default_value = "5s", value_parser = bench_core::units::parse_duration)]
+    pub timeout: Duration,
+
+    /// The path requested: /hello or /sleep/<ms> (a sleep keeps requests in flight at the
+    /// swap)
+    #[arg(long, default_value = "/sleep/20")]
+    pub endpoint: Endpoint,
+
+    /// Instances as containers (docker) or as pinned processes (process)
+    #[arg(long, value_enum, default_value_t = Backend::Docker)]
+    pub backend: Backend,
+
+    /// The base image of the instances (docker backend)
+    #[arg(long, value_enum, default_value_t = Base::Scratch)]
+    pub base: Base,
+
+    /// CPU quota of each instance, vCPUs (docker backend)
+    #[arg(long, default_value_t = 1.0)]
+    pub vcpus: f64,
+
+    /// Memory limit of each instance, MiB (docker backend)
+    #[arg(long, default_value_t = 256)]
+    pub memory_mib: u64,
+
+    /// The CPUs the instances run on
+    #[arg(long, default_value = "1")]
+    pub server_cpus: CpuSet,
+
+    /// The CPUs nginx and the recorder run on
+    #[arg(long, default_value = "0")]
+    pub client_cpus: CpuSet,
+
+    /// The repository the images are built in and run from: <REPOSITORY>/<framework>:<base>
+    #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
+    pub repository: String,
+
+    /// The results directory, which must not exist [default:
+    /// results/deploy-<timestamp>-<host> in the workspace]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }

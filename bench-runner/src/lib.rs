@@ -10,6 +10,7 @@ pub mod bases;
 pub mod binaries;
 pub mod browser;
 pub mod cli;
+pub mod deploy;
 pub mod docker;
 pub mod images;
 pub mod lab;
@@ -18,6 +19,8 @@ pub mod measure;
 pub mod output;
 pub mod progress;
 pub mod provenance;
+pub mod proxy;
+pub mod recorder;
 pub mod report;
 pub mod rootfs;
 pub mod run;
@@ -64,6 +67,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let workspace = Workspace::locate()?;
                 let plan = RunPlan::new(&args, &workspace, Matrix::cross_check())?;
                 run::run_command(plan, &workspace).await
+            }
+            Command::Deploy(args) => {
+                let workspace = Workspace::locate()?;
+                let plan = deploy::DeployPlan::new(&args, &workspace)?;
+                deploy::deploy_command(plan, &workspace).await
             }
             Command::Compare(args) => report::compare_command(&args),
             Command::Report(args) => report::report_command(&args),

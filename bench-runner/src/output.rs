@@ -6,10 +6,32 @@
 //! disk.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use bench_core::results::RunResults;
+
+use crate::provenance;
+use crate::workspace::Workspace;
+
+/// `results/<prefix><timestamp>-<host>` under the workspace (`prefix` is empty for `run`,
+/// `deploy-` for the deploy lab); refused when it exists.
+pub fn new_results_dir(workspace: &Workspace, prefix: &str) -> Result<PathBuf> {
+    let host = provenance::hostname();
+    let stamp = time::OffsetDateTime::now_utc()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .context("could not format the time")?;
+    let dir = workspace
+        .root
+        .join("results")
+        .join(format!("{prefix}{stamp}-{host}"));
+    if dir.exists() {
+        bail!("{} exists already", dir.display());
+    }
+    Ok(dir)
+}
 
 /// Reads the results of the run in `dir`.
 pub fn read_results(dir: &Path) -> Result<RunResults> {
@@ -49,6 +71,33 @@ pub fn write_report(dir: &Path, results: &RunResults) -> Result<()> {
                 "results.md",
                 bench_core::export::markdown_with_charts(results, &charts),
             ),
+        ],
+    )
+}
+
+/// `deploy.json`, `deploy.md` and `deploy.csv` of a deploy run, and the charts given
+/// (`charts/<name>.svg`), after every swap.
+pub fn write_deploy(
+    dir: &Path,
+    results: &bench_core::deploy::DeployResults,
+    charts: &[(String, String)],
+) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    for (file, svg) in charts {
+        let path = dir.join(file);
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            bail!("invalid chart file name {file}");
+        };
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("could not create {}", parent.display()))?;
+        write_all(parent, [(name.to_string_lossy().as_ref(), svg.clone())])?;
+    }
+    write_all(
+        dir,
+        [
+            ("deploy.json", bench_core::deploy::deploy_json(results)),
+            ("deploy.md", bench_core::deploy::deploy_markdown(results)),
+            ("deploy.csv", bench_core::deploy::deploy_csv(results)),
         ],
     )
 }

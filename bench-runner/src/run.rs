@@ -24,7 +24,7 @@ use crate::bases::BaseOptions;
 use crate::cli::RunArgs;
 use crate::images::ImageOptions;
 use crate::loadgen::{self, Load, interpolate, monotonic_now};
-use crate::output::{read_results, write_report, write_results};
+use crate::output::{new_results_dir, read_results, write_report, write_results};
 use crate::progress::Progress;
 use crate::server::{Limits, RUN_LABEL, Server, Target, Usage};
 use crate::workspace::Workspace;
@@ -95,7 +95,7 @@ impl RunPlan {
                 dir.display()
             ),
             Some(dir) => dir.clone(),
-            None => new_results_dir(workspace)?,
+            None => new_results_dir(workspace, "")?,
         };
         Ok(RunPlan {
             matrix,
@@ -927,23 +927,4 @@ async fn remove_leftovers(docker: &Docker) -> Result<()> {
         eprintln!("removed {removed} container(s) left by an earlier run");
     }
     Ok(())
-}
-
-/// `results/<timestamp>-<host>` under the workspace.
-pub fn new_results_dir(workspace: &Workspace) -> Result<PathBuf> {
-    let host = provenance::hostname();
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = now
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .context("could not format the time")?;
-    let dir = workspace
-        .root
-        .join("results")
-        .join(format!("{stamp}-{host}"));
-    if dir.exists() {
-        bail!("{} exists already", dir.display());
-    }
-    Ok(dir)
 }

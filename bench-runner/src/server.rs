@@ -44,6 +44,15 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// How to start a service beyond its limits.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The loopback port to bind; a free one when `None`.
+    pub port: Option<u16>,
+    /// More environment variables for the service (`INSTANCE`).
+    pub env: Vec<(&'static str, String)>,
+}
+
 /// What to start: an image, or a binary.
 #[derive(Debug, Clone)]
 pub enum Target {
@@ -106,9 +115,23 @@ impl Server {
         limits: &Limits,
         labels: &HashMap<String, String>,
     ) -> Result<Server> {
-        let port = free_port()?;
+        Server::start_with(docker, target, limits, labels, &StartOptions::default()).await
+    }
+
+    /// [`Server::start`] with a chosen port and more environment: a deploy's instances.
+    pub async fn start_with(
+        docker: Option<&Docker>,
+        target: &Target,
+        limits: &Limits,
+        labels: &HashMap<String, String>,
+        options: &StartOptions,
+    ) -> Result<Server> {
+        let port = match options.port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let env = [
+        let mut env = vec![
             ("BIND_ADDR", "127.0.0.1".to_owned()),
             ("PORT", port.to_string()),
             ("WORKERS", limits.workers.to_string()),
@@ -117,6 +140,7 @@ impl Server {
                 limits.shutdown_grace.as_millis().to_string(),
             ),
         ];
+        env.extend(options.env.iter().cloned());
         match target {
             Target::Image(image) => {
                 let docker = docker.context("the docker backend needs an engine")?;
@@ -391,7 +415,7 @@ async fn container_logs(docker: &Docker, id: &str) -> String {
 
 /// A free TCP port on 127.0.0.1, as the kernel hands one out. The service binds it a moment
 /// later; another process taking it in between would make the start fail, not mislead.
-fn free_port() -> Result<u16> {
+pub fn free_port() -> Result<u16> {
     let listener =
         TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).context("could not find a free port")?;
     Ok(listener.local_addr()?.port())
