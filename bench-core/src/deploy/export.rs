@@ -12,6 +12,7 @@ use super::{
     BUCKET_MS, DeployResults, ErrorKind, Swap, SwapOutcome, SwapReport, SwapResult, chart_file,
 };
 use crate::catalog::{Backend, Framework};
+use crate::export::markdown::millis;
 use crate::units::{Micros, Millis, format_duration};
 
 /// `deploy.json`: the whole [`DeployResults`], pretty-printed, ending in a newline.
@@ -54,38 +55,7 @@ fn header(out: &mut String, results: &DeployResults) {
     let p = &results.provenance;
     let s = &results.settings;
     out.push_str("# benchlab deploy: what a redeploy costs\n\n");
-    let docker = p
-        .docker_version
-        .as_deref()
-        .map_or_else(|| "no Docker".to_owned(), |v| format!("Docker {v}"));
-    let _ = writeln!(
-        out,
-        "Started {} on `{}`: {}, {} cores, kernel {}, {docker}.",
-        p.started, p.host, p.cpu_model, p.cores, p.kernel
-    );
-    let commit = p.git_commit.get(..12).unwrap_or(&p.git_commit);
-    let dirty = if p.git_dirty {
-        " (uncommitted changes)"
-    } else {
-        ""
-    };
-    let lock = p
-        .cargo_lock_sha256
-        .get(..12)
-        .unwrap_or(&p.cargo_lock_sha256);
-    let _ = writeln!(
-        out,
-        "Commit `{commit}`{dirty}, Cargo.lock `{lock}`, {}, {}.",
-        p.rustc, results.nginx_version
-    );
-    let versions: Vec<String> = s
-        .frameworks
-        .iter()
-        .filter_map(|f| p.framework_versions.get(f).map(|v| format!("{f} {v}")))
-        .collect();
-    if !versions.is_empty() {
-        let _ = writeln!(out, "Frameworks: {}.", versions.join(", "));
-    }
+    crate::export::markdown::provenance_lines(out, p, &results.nginx_version);
     out.push('\n');
 
     let text = |ms: u64| format_duration(std::time::Duration::from_millis(ms));
@@ -322,18 +292,6 @@ fn capitalised(text: &str) -> String {
     chars.next().map_or_else(String::new, |first| {
         first.to_uppercase().chain(chars).collect()
     })
-}
-
-/// `0.21 ms`, `45.3 ms`, `1002 ms`.
-fn millis(ms: Millis) -> String {
-    let number = if ms < 10.0 {
-        format!("{ms:.2}")
-    } else if ms < 100.0 {
-        format!("{ms:.1}")
-    } else {
-        format!("{ms:.0}")
-    };
-    format!("{number} ms")
 }
 
 fn opt_millis(ms: Option<Millis>) -> String {

@@ -12,7 +12,7 @@ use crate::catalog::Backend;
 use crate::compare::{BASELINE, Relation};
 use crate::plan::{Cell, GroupKey, Matrix};
 use crate::results::{
-    CLIFF_STALLED_SHARE, CellResult, CellSummary, Flag, FlagKind, NOISY_CV, Outcome,
+    CLIFF_STALLED_SHARE, CellResult, CellSummary, Flag, FlagKind, NOISY_CV, Outcome, Provenance,
     RATE_SHORTFALL_TOLERANCE_PERCENT, RunResults, SUCCESS_RATIO_FLOOR,
     TIMING_CHECK_TOLERANCE_PERCENT,
 };
@@ -167,43 +167,7 @@ fn header(out: &mut String, results: &RunResults) {
             m.server_cpus
         );
     }
-    let docker = p
-        .docker_version
-        .as_deref()
-        .map_or_else(|| "no Docker".to_owned(), |v| format!("Docker {v}"));
-    let _ = writeln!(
-        out,
-        "Started {} on `{}`: {}, {} cores, kernel {}, {docker}.",
-        p.started, p.host, p.cpu_model, p.cores, p.kernel
-    );
-    let _ = writeln!(
-        out,
-        "cgroup {}; {}; frequency governor: {}.",
-        p.cgroup, p.cpu_topology, p.cpu_governor
-    );
-    let commit = p.git_commit.get(..12).unwrap_or(&p.git_commit);
-    let dirty = if p.git_dirty {
-        " (uncommitted changes)"
-    } else {
-        ""
-    };
-    let lock = p
-        .cargo_lock_sha256
-        .get(..12)
-        .unwrap_or(&p.cargo_lock_sha256);
-    let _ = writeln!(
-        out,
-        "Commit `{commit}`{dirty}, Cargo.lock `{lock}`, {}, oha {}.",
-        p.rustc, p.oha_version
-    );
-    if !p.framework_versions.is_empty() {
-        let versions: Vec<String> = p
-            .framework_versions
-            .iter()
-            .map(|(name, version)| format!("{name} {version}"))
-            .collect();
-        let _ = writeln!(out, "Frameworks: {}.", versions.join(", "));
-    }
+    provenance_lines(out, p, &format!("oha {}", p.oha_version));
     sessions(out, results);
     out.push('\n');
 
@@ -639,12 +603,55 @@ fn rate(value: f64) -> String {
     }
 }
 
+/// Where and from what a run was measured, one line each: the machine, its cgroup and CPUs,
+/// the commit, lock file, toolchain and `tools` (the load tools' versions), the frameworks'
+/// versions. Shared by every results file that carries a [`Provenance`].
+pub(crate) fn provenance_lines(out: &mut String, p: &Provenance, tools: &str) {
+    let docker = p
+        .docker_version
+        .as_deref()
+        .map_or_else(|| "no Docker".to_owned(), |v| format!("Docker {v}"));
+    let _ = writeln!(
+        out,
+        "Started {} on `{}`: {}, {} cores, kernel {}, {docker}.",
+        p.started, p.host, p.cpu_model, p.cores, p.kernel
+    );
+    let _ = writeln!(
+        out,
+        "cgroup {}; {}; frequency governor: {}.",
+        p.cgroup, p.cpu_topology, p.cpu_governor
+    );
+    let commit = p.git_commit.get(..12).unwrap_or(&p.git_commit);
+    let dirty = if p.git_dirty {
+        " (uncommitted changes)"
+    } else {
+        ""
+    };
+    let lock = p
+        .cargo_lock_sha256
+        .get(..12)
+        .unwrap_or(&p.cargo_lock_sha256);
+    let _ = writeln!(
+        out,
+        "Commit `{commit}`{dirty}, Cargo.lock `{lock}`, {}, {tools}.",
+        p.rustc
+    );
+    if !p.framework_versions.is_empty() {
+        let versions: Vec<String> = p
+            .framework_versions
+            .iter()
+            .map(|(name, version)| format!("{name} {version}"))
+            .collect();
+        let _ = writeln!(out, "Frameworks: {}.", versions.join(", "));
+    }
+}
+
 /// Microseconds of latency shown as milliseconds: `0.21 ms`, `45.3 ms`, `1002 ms`.
 fn ms(us: Micros) -> String {
     millis(us / 1e3)
 }
 
-fn millis(ms: Millis) -> String {
+pub(crate) fn millis(ms: Millis) -> String {
     format!("{} ms", ms_number(ms))
 }
 

@@ -8,7 +8,7 @@
 
 mod csv;
 mod html;
-mod markdown;
+pub(crate) mod markdown;
 #[cfg(test)]
 pub(crate) mod tests;
 
