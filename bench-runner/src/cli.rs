@@ -79,7 +79,8 @@ pub enum Command {
     /// results/deploy-<timestamp>-<host>/.
     Deploy(Box<DeployArgs>),
     /// Writes the charts (charts/*.svg), report.html and results.md with the charts linked
-    /// of a finished run from its results.json, as a run does when it ends.
+    /// of a finished run from its results.json, as a run does when it ends; for a deploy
+    /// run, deploy.md, deploy.csv and the timeline charts from its deploy.json.
     Report(ReportArgs),
     /// The load generator's child process (internal): pins itself to CPUS and runs oha with
     /// the arguments after `--`.

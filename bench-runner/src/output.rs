@@ -41,6 +41,15 @@ pub fn read_results(dir: &Path) -> Result<RunResults> {
     RunResults::from_json(&json).with_context(|| format!("could not read {}", path.display()))
 }
 
+/// Reads the results of the deploy run in `dir`.
+pub fn read_deploy(dir: &Path) -> Result<bench_core::deploy::DeployResults> {
+    let path = dir.join("deploy.json");
+    let json = std::fs::read_to_string(&path)
+        .with_context(|| format!("could not read {}", path.display()))?;
+    bench_core::deploy::DeployResults::from_json(&json)
+        .with_context(|| format!("could not read {}", path.display()))
+}
+
 /// All three result files.
 pub fn write_results(dir: &Path, results: &RunResults) -> Result<()> {
     write_all(

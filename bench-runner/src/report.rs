@@ -1,5 +1,6 @@
 //! The commands that read finished runs and measure nothing: `bench-runner report`, which
-//! writes a run's charts and `report.html` from its `results.json` and, with `--screenshot`,
+//! writes a run's charts and `report.html` from its `results.json` (a deploy run's
+//! `deploy.md`, `deploy.csv` and charts from its `deploy.json`) and, with `--screenshot`,
 //! checks the page in headless Chromium (`browser`), and `bench-runner compare`, which says,
 //! cell by cell, whether a new run is slower or faster than a base run beyond the noise band
 //! (`bench_core::compare::compare_runs`), with both runs side by side. The exit status of
@@ -14,11 +15,14 @@ use bench_core::results::RunResults;
 
 use crate::browser;
 use crate::cli::{CompareArgs, CompareFormat, ReportArgs};
-use crate::output::{read_results, write_report};
+use crate::output::{read_deploy, read_results, write_deploy, write_report};
 
 /// Writes the charts and the report of the run in `args.dir`; with `--screenshot`, renders
 /// the report in Chromium into `report.png` and fails when a reader would see it broken.
 pub fn report_command(args: &ReportArgs) -> Result<ExitCode> {
+    if args.dir.join("deploy.json").exists() {
+        return deploy_report(args);
+    }
     let results = read_results(&args.dir)?;
     write_report(&args.dir, &results)?;
     eprintln!(
@@ -52,6 +56,34 @@ pub fn report_command(args: &ReportArgs) -> Result<ExitCode> {
         problems.join("\n  - ")
     );
     Ok(ExitCode::FAILURE)
+}
+
+/// A deploy run's `deploy.md`, `deploy.csv` and timeline charts, again from its
+/// `deploy.json`.
+fn deploy_report(args: &ReportArgs) -> Result<ExitCode> {
+    if args.screenshot {
+        bail!(
+            "--screenshot renders report.html, which a deploy run ({}) does not have",
+            args.dir.display()
+        );
+    }
+    let results = read_deploy(&args.dir)?;
+    let charts: Vec<(String, String)> = results
+        .swaps
+        .iter()
+        .filter_map(|result| {
+            let report = result.report()?;
+            let svg = bench_core::charts::deploy_timeline(report, &result.swap.id());
+            Some((bench_core::deploy::chart_file(&result.swap), svg))
+        })
+        .collect();
+    write_deploy(&args.dir, &results, &charts)?;
+    eprintln!(
+        "wrote deploy.md, deploy.csv and {} timeline charts in {}",
+        charts.len(),
+        args.dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Bad input: unreadable runs, or runs of different machines.
