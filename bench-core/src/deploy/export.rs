@@ -12,6 +12,7 @@ use super::{
     BUCKET_MS, DeployResults, ErrorKind, Swap, SwapOutcome, SwapReport, SwapResult, chart_file,
 };
 use crate::catalog::{Backend, Framework};
+use crate::export::csv::{num, opt};
 use crate::export::markdown::millis;
 use crate::units::{Micros, Millis, format_duration};
 
@@ -358,27 +359,13 @@ pub fn deploy_csv(results: &DeployResults) -> String {
             .map(|k| format!("failed_{}", k.replace('-', "_"))),
     );
 
-    let mut writer = ::csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(&header)
-        .expect("writing to memory cannot fail");
-    for result in &results.swaps {
-        let row = csv_row(result, &kinds);
-        debug_assert_eq!(row.len(), header.len());
-        writer
-            .write_record(&row)
-            .expect("writing to memory cannot fail");
-    }
-    let bytes = writer.into_inner().expect("writing to memory cannot fail");
-    String::from_utf8(bytes).expect("every field is a Rust string")
-}
-
-fn num(value: f64) -> String {
-    value.to_string()
-}
-
-fn opt(value: Option<f64>) -> String {
-    value.map(num).unwrap_or_default()
+    let rows: Vec<Vec<String>> = results
+        .swaps
+        .iter()
+        .map(|result| csv_row(result, &kinds))
+        .collect();
+    debug_assert!(rows.iter().all(|row| row.len() == header.len()));
+    crate::export::csv::table(&header, rows)
 }
 
 fn event_ms(us: Option<u64>) -> String {

@@ -72,17 +72,29 @@ pub const CSV_COLUMNS: &[&str] = &[
 
 /// `results.csv`: [`CSV_COLUMNS`], then a row per recorded cell in matrix order.
 pub fn csv(results: &RunResults) -> String {
-    let mut writer = ::csv::Writer::from_writer(Vec::new());
-    writer
-        .write_record(CSV_COLUMNS)
-        .expect("writing to memory cannot fail");
-    for cell in &results.cells {
+    let rows = results.cells.iter().map(|cell| {
         let member = results
             .comparisons
             .iter()
             .find_map(|group| group.member(&cell.id));
         let row = row(cell, member);
         debug_assert_eq!(row.len(), CSV_COLUMNS.len());
+        row
+    });
+    table(CSV_COLUMNS, rows)
+}
+
+/// A CSV file of `header` and `rows` (each as long as the header), as a string: every CSV
+/// benchlab writes.
+pub(crate) fn table<H: AsRef<[u8]>>(
+    header: impl IntoIterator<Item = H>,
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> String {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    writer
+        .write_record(header)
+        .expect("writing to memory cannot fail");
+    for row in rows {
         writer
             .write_record(&row)
             .expect("writing to memory cannot fail");
@@ -91,11 +103,11 @@ pub fn csv(results: &RunResults) -> String {
     String::from_utf8(bytes).expect("every field is a Rust string")
 }
 
-fn num(value: f64) -> String {
+pub(crate) fn num(value: f64) -> String {
     value.to_string()
 }
 
-fn opt(value: Option<f64>) -> String {
+pub(crate) fn opt(value: Option<f64>) -> String {
     value.map(num).unwrap_or_default()
 }
 

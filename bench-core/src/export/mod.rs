@@ -6,7 +6,7 @@
 //! JSON and CSV carry exact values in the units their names say (`_us`, `_bytes`,
 //! `_percent`); markdown rounds to human units (k req/s, ms, MiB).
 
-mod csv;
+pub(crate) mod csv;
 mod html;
 pub(crate) mod markdown;
 #[cfg(test)]

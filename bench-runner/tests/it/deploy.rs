@@ -6,15 +6,12 @@
 //!
 //! One test, in phases: both phases look for leftovers by the same label and process name.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bench_core::deploy::{DeployResults, Instance, Outcome, Strategy, SwapOutcome};
 use bench_runner::deploy::DEPLOY_LABEL;
-use bollard::Docker;
-use bollard::query_parameters::ListContainersOptionsBuilder;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::Command;
@@ -38,21 +35,6 @@ fn deploy(tmp: &Path) -> Command {
 fn read_results(dir: &Path) -> Option<DeployResults> {
     let json = std::fs::read_to_string(dir.join("deploy.json")).ok()?;
     DeployResults::from_json(&json).ok()
-}
-
-async fn deploy_containers(docker: &Docker) -> Vec<String> {
-    let filters = HashMap::from([("label".to_owned(), vec![DEPLOY_LABEL.to_owned()])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    docker
-        .list_containers(Some(options))
-        .await
-        .expect("the engine lists containers")
-        .into_iter()
-        .filter_map(|container| container.id)
-        .collect()
 }
 
 /// The processes whose command line mentions `tmp`: nginx runs with its config there.
@@ -227,7 +209,9 @@ async fn naive_loses_requests_blue_green_none_and_ctrl_c_leaves_nothing() {
         leftovers(&tmp)
     );
     assert!(
-        deploy_containers(&docker).await.is_empty(),
+        support::labelled_containers(&docker, DEPLOY_LABEL)
+            .await
+            .is_empty(),
         "containers left"
     );
 
@@ -259,7 +243,10 @@ async fn naive_loses_requests_blue_green_none_and_ctrl_c_leaves_nothing() {
     // The swap begins 2 s into the load; green is up and blue drains from about 2.5 s on.
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert!(
-        deploy_containers(&docker).await.len() == 2,
+        support::labelled_containers(&docker, DEPLOY_LABEL)
+            .await
+            .len()
+            == 2,
         "blue and green both run mid-swap"
     );
     let pid = child.id().expect("the deploy is going on");
@@ -284,7 +271,9 @@ async fn naive_loses_requests_blue_green_none_and_ctrl_c_leaves_nothing() {
         leftovers(&tmp)
     );
     assert!(
-        deploy_containers(&docker).await.is_empty(),
+        support::labelled_containers(&docker, DEPLOY_LABEL)
+            .await
+            .is_empty(),
         "the interrupted deploy left containers"
     );
     let kept = read_results(&interrupted).expect("deploy.json is there from the start");

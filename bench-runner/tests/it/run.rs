@@ -8,7 +8,6 @@
 //! One test, in phases: every run removes the containers earlier runs left behind, so two
 //! runs at once would remove each other's.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -19,8 +18,6 @@ use bench_core::results::{
     Artifact, Flag, FlagKind, Outcome, RunResults, Stage, TIMING_CHECK_TOLERANCE_PERCENT,
 };
 use bench_runner::server::RUN_LABEL;
-use bollard::Docker;
-use bollard::query_parameters::ListContainersOptionsBuilder;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tokio::process::Command;
@@ -60,21 +57,6 @@ fn bench_runner() -> Command {
 fn read_results(dir: &Path) -> Option<RunResults> {
     let json = std::fs::read_to_string(dir.join("results.json")).ok()?;
     RunResults::from_json(&json).ok()
-}
-
-async fn run_containers(docker: &Docker) -> Vec<String> {
-    let filters = HashMap::from([("label".to_owned(), vec![RUN_LABEL.to_owned()])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    docker
-        .list_containers(Some(options))
-        .await
-        .expect("the engine lists containers")
-        .into_iter()
-        .filter_map(|container| container.id)
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,7 +436,9 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
         rendering.inked_share * 100.0
     );
     assert!(
-        run_containers(&docker).await.is_empty(),
+        support::labelled_containers(&docker, RUN_LABEL)
+            .await
+            .is_empty(),
         "the quick run left containers"
     );
 
@@ -554,7 +538,9 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
         "an interrupted run exits with 130"
     );
     assert!(
-        run_containers(&docker).await.is_empty(),
+        support::labelled_containers(&docker, RUN_LABEL)
+            .await
+            .is_empty(),
         "the interrupted run left containers"
     );
     let kept = read_results(&interrupted).expect("results.json survives the interruption");
@@ -665,7 +651,9 @@ async fn quick_run_interrupted_run_resume_and_failed_cell() {
         "the CSV names the failed stage:\n{csv}"
     );
     assert!(
-        run_containers(&docker).await.is_empty(),
+        support::labelled_containers(&docker, RUN_LABEL)
+            .await
+            .is_empty(),
         "the failed cell left its container"
     );
 }

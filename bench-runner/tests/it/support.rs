@@ -133,6 +133,22 @@ impl Drop for Sweep {
     }
 }
 
+/// The ids of the containers labelled `label` (`key` or `key=value`), running or not.
+pub async fn labelled_containers(docker: &Docker, label: &str) -> Vec<String> {
+    let filters = HashMap::from([("label", vec![label.to_owned()])]);
+    let options = ListContainersOptionsBuilder::new()
+        .all(true)
+        .filters(&filters)
+        .build();
+    docker
+        .list_containers(Some(options))
+        .await
+        .expect("the engine lists containers")
+        .into_iter()
+        .filter_map(|container| container.id)
+        .collect()
+}
+
 /// Removes the containers labelled `label` (`key=value`).
 async fn remove_containers(docker: &Docker, label: &str) {
     let filters = HashMap::from([("label", vec![label.to_owned()])]);
