@@ -173,3 +173,67 @@ fn report_screenshot_without_chromium_says_how_to_install_it() {
         "the error names the missing results: {stderr}"
     );
 }
+
+/// The committed deploy run.
+const DEPLOY_RUN: &str = "results/deploy-20261126T050516Z-vm";
+
+#[test]
+fn report_writes_a_committed_deploy_run_again_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(
+        in_workspace(&format!("{DEPLOY_RUN}/deploy.json")),
+        dir.path().join("deploy.json"),
+    )
+    .expect("deploy.json copied");
+    let output = bench_runner(&["report", dir.path().to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for file in [
+        "deploy.md",
+        "deploy.csv",
+        "deploy.json",
+        "charts/xitca-web_naive_client-keepalive_upstream-keepalive.svg",
+    ] {
+        let written = std::fs::read_to_string(dir.path().join(file)).expect("written");
+        let committed = std::fs::read_to_string(in_workspace(&format!("{DEPLOY_RUN}/{file}")))
+            .expect("committed");
+        assert!(
+            written == committed,
+            "{file} differs: rerun `bench-runner report {DEPLOY_RUN}`"
+        );
+    }
+    let charts = std::fs::read_dir(dir.path().join("charts")).expect("charts/");
+    assert_eq!(charts.count(), 108, "a timeline per swap");
+}
+
+#[test]
+fn bad_deploy_settings_are_refused_by_flag_before_anything_starts() {
+    for (args, flag) in [
+        (&["--rate", "0"][..], "--rate"),
+        (&["--duration", "4s", "--swap-at", "2s"][..], "--duration"),
+        (
+            &["--server-cpus", "0", "--client-cpus", "0"][..],
+            "--server-cpus",
+        ),
+        (&["--vcpus", "3"][..], "--vcpus"),
+    ] {
+        let output = bench_runner(&[&["deploy"][..], args].concat());
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(flag), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("building"),
+            "{args:?}: nothing built: {stderr}"
+        );
+    }
+    let output = bench_runner(&["deploy", "--strategies", "canary"]);
+    assert_eq!(output.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("[possible values: blue-green, rolling, naive]"),
+        "{stderr}"
+    );
+}
