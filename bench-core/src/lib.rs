@@ -81,6 +81,7 @@ pub mod charts;
 pub mod compare;
 pub mod deploy;
 pub mod export;
+pub mod fargate;
 pub mod images;
 pub mod latency;
 pub mod oha;

@@ -10,6 +10,7 @@ pub mod bases;
 pub mod binaries;
 pub mod browser;
 pub mod cli;
+pub mod cloud;
 pub mod deploy;
 pub mod docker;
 pub mod images;
