@@ -9,7 +9,6 @@
 set -eu
 
 nginx=/usr/sbin/nginx
-policy=/usr/sbin/policy-rc.d
 
 script=ensure-nginx
 # shellcheck source=scripts/setup-lib.sh
@@ -17,18 +16,7 @@ script=ensure-nginx
 
 if [ ! -x "$nginx" ]; then
     say "installing nginx-light"
-    placed_policy=
-    if [ ! -e "$policy" ]; then
-        as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy" ||
-            fail "could not write $policy to keep nginx's service from starting"
-        placed_policy=yes
-    fi
-    status=0
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-            --no-install-recommends nginx-light </dev/null || status=$?
-    [ -z "$placed_policy" ] || as_root rm -f "$policy"
-    [ "$status" -eq 0 ] || fail "could not install nginx-light"
+    install_without_services nginx-light
 fi
 [ -x "$nginx" ] || fail "the nginx-light package is installed but $nginx is missing"
 # The package's service, if anything started it, listens on port 80 of every address.

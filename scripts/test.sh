@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): what CI runs on a fresh clone. It installs what a fresh machine
-# lacks (Docker's engine, mmdebstrap, Chromium, wrk and nginx, from Debian's packages), starts dockerd
-# when no engine answers, then checks formatting and lints and runs every test, the Docker
-# and browser ones included: they are never skipped here.
+# lacks (Docker's engine, mmdebstrap, Chromium, wrk, nginx, docker-registry and htpasswd, from
+# Debian's packages), starts dockerd when no engine answers, then checks formatting and lints
+# and runs every test, the Docker and browser ones included: they are never skipped here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +19,9 @@ scripts/ensure-wrk.sh
 
 step "nginx, the deploy lab's front proxy"
 scripts/ensure-nginx.sh
+
+step "docker-registry and htpasswd, for the push test"
+scripts/ensure-registry.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check

@@ -1422,6 +1422,7 @@ mod tests {
                 package_manager: None,
                 user: "65532:65532".to_owned(),
                 base_provenance: BaseOrigin::Scratch,
+                registry: None,
             };
         let rows = [
             row(

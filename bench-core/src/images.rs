@@ -10,7 +10,7 @@ use crate::catalog::{Base, Framework};
 use crate::units::Bytes;
 
 /// One image of the framework × base matrix, as measured from the image itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ImageRow {
     pub framework: Framework,
     pub base: Base,
@@ -35,6 +35,44 @@ pub struct ImageRow {
     pub user: String,
     /// Where the base image came from.
     pub base_provenance: BaseOrigin,
+    /// The image as a registry has it, once `bench-runner push` pushed this very image (same
+    /// id); absent before that.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<RegistryStats>,
+}
+
+/// One push of an image to a registry and one cold pull of it back, as `bench-runner push`
+/// measured them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegistryStats {
+    /// Where it went: `127.0.0.1:40123/benchlab/axum:scratch`.
+    pub reference: String,
+    /// What kind of registry that was, in words (`local docker-registry 2.8.2 on loopback`,
+    /// or the registry's host), so a reader knows what the timings include.
+    pub registry: String,
+    /// The manifest's digest, as the registry serves it.
+    pub digest: String,
+    /// What the registry stores for the image: the config and every layer, compressed, as
+    /// the manifest lists them.
+    pub stored_bytes: Bytes,
+    /// What the push added to the registry's blobs (layers it lacked, the config and the
+    /// manifest), when the registry's storage could be read (a local registry); a layer the
+    /// registry already had is not sent again.
+    pub sent_bytes: Option<Bytes>,
+    /// Layers the engine uploaded, and layers the registry already had (or mounted from
+    /// another repository).
+    pub layers_pushed: usize,
+    pub layers_present: usize,
+    /// From the push request to the end of the engine's push stream, in seconds.
+    pub push_seconds: f64,
+    /// From the pull request to the end of the engine's pull stream, with no layer of the
+    /// image present in the engine beforehand, in seconds: download, decompression and
+    /// extraction. Absent when the pull could not be made cold; `cold_pull_note` says why.
+    pub cold_pull_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_pull_note: Option<String>,
+    /// When the push started (RFC 3339).
+    pub pushed_at: String,
 }
 
 /// Where a base image came from, recorded on every benchlab image in the label
@@ -97,6 +135,18 @@ pub fn json(rows: &[ImageRow]) -> String {
     json
 }
 
+/// The rows of a JSON document [`json`] wrote.
+///
+/// # Errors
+/// When `text` is not such a document.
+pub fn from_json(text: &str) -> Result<Vec<ImageRow>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Owned {
+        images: Vec<ImageRow>,
+    }
+    serde_json::from_str::<Owned>(text).map(|document| document.images)
+}
+
 /// The rows as a markdown table in human units, followed by what the columns measure.
 pub fn markdown(rows: &[ImageRow]) -> String {
     let mut out = String::from(
@@ -134,7 +184,77 @@ pub fn markdown(rows: &[ImageRow]) -> String {
          Files: entries of the image filesystem that are not directories. Shell and package \
          manager: the first one found, or no.\n",
     );
+    out.push_str(&registry_markdown(rows));
     out
+}
+
+/// The registry table: one row per image `bench-runner push` measured; empty when it
+/// measured none.
+fn registry_markdown(rows: &[ImageRow]) -> String {
+    let pushed: Vec<(&ImageRow, &RegistryStats)> = rows
+        .iter()
+        .filter_map(|row| Some((row, row.registry.as_ref()?)))
+        .collect();
+    let Some((_, first)) = pushed.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "\n### In a registry\n\n\
+         Pushed to {} by `bench-runner push`.\n\n\
+         | Framework | Base | Stored | Sent | Layers sent | Push | Cold pull | Digest |\n\
+         |---|---|--:|--:|--:|--:|--:|---|\n",
+        first.registry
+    );
+    for (row, stats) in &pushed {
+        let sent = stats.sent_bytes.map_or_else(|| "–".to_owned(), human);
+        let pull = stats
+            .cold_pull_seconds
+            .map_or_else(|| "–".to_owned(), seconds);
+        let digest = stats.digest.get(..19).unwrap_or(&stats.digest);
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} of {} | {} | {} | `{digest}` |",
+            row.framework,
+            row.base,
+            human(stats.stored_bytes),
+            sent,
+            stats.layers_pushed,
+            stats.layers_pushed + stats.layers_present,
+            seconds(stats.push_seconds),
+            pull,
+        );
+    }
+    out.push_str(
+        "\nStored: the config and the compressed layers the manifest lists, as the registry \
+         keeps them. Sent: what the push added to the registry's blobs; a layer it already \
+         had (a base shared with an image pushed before) is not sent again. Push: the \
+         engine's push, request to last message. Cold pull: the engine's pull with none of \
+         the image's layers present (every image sharing them was saved, removed and loaded \
+         back afterwards): download, decompression and extraction, as on a fresh Fargate \
+         host, here without a network in between.\n",
+    );
+    if pushed
+        .iter()
+        .any(|(_, stats)| stats.cold_pull_note.is_some())
+    {
+        out.push_str("\nNo cold pull:\n\n");
+    }
+    for (row, stats) in &pushed {
+        if let Some(note) = &stats.cold_pull_note {
+            let _ = writeln!(out, "- {} on {}: {note}", row.framework, row.base);
+        }
+    }
+    out
+}
+
+/// Seconds for people: `0.412 s`, `12.3 s`.
+fn seconds(value: f64) -> String {
+    if value < 10.0 {
+        format!("{value:.3} s")
+    } else {
+        format!("{value:.1} s")
+    }
 }
 
 /// `bytes` in SI units with three significant digits: `812 B`, `1.85 MB`, `74.8 MB`.
@@ -182,6 +302,19 @@ mod tests {
                 package_manager: None,
                 user: "65532:65532".into(),
                 base_provenance: BaseOrigin::Scratch,
+                registry: Some(RegistryStats {
+                    reference: "127.0.0.1:40123/benchlab/axum:scratch".into(),
+                    registry: "a local docker-registry on loopback".into(),
+                    digest: "sha256:4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b".into(),
+                    stored_bytes: 803_001,
+                    sent_bytes: Some(803_529),
+                    layers_pushed: 1,
+                    layers_present: 0,
+                    push_seconds: 0.4123,
+                    cold_pull_seconds: Some(0.2871),
+                    cold_pull_note: None,
+                    pushed_at: "2026-11-26T08:00:00Z".into(),
+                }),
             },
             ImageRow {
                 framework: Framework::ActixWeb,
@@ -201,6 +334,19 @@ mod tests {
                     snapshot: "2026-11-22T02:09:05Z".into(),
                     built: "2026-11-23T14:00:00Z".into(),
                 },
+                registry: Some(RegistryStats {
+                    reference: "127.0.0.1:40123/benchlab/actix-web:distroless".into(),
+                    registry: "a local docker-registry on loopback".into(),
+                    digest: "sha256:5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c".into(),
+                    stored_bytes: 9_403_120,
+                    sent_bytes: None,
+                    layers_pushed: 1,
+                    layers_present: 1,
+                    push_seconds: 12.34,
+                    cold_pull_seconds: None,
+                    cold_pull_note: Some("a container uses it".into()),
+                    pushed_at: "2026-11-26T08:00:01Z".into(),
+                }),
             },
             ImageRow {
                 framework: Framework::Hyper,
@@ -219,6 +365,7 @@ mod tests {
                     reference: "debian:bookworm-slim".into(),
                     digest: "sha256:0123456789abcdef0123456789abcdef".into(),
                 },
+                registry: None,
             },
         ]
     }
@@ -226,6 +373,11 @@ mod tests {
     #[test]
     fn markdown_table() {
         insta::assert_snapshot!(markdown(&rows()));
+    }
+
+    #[test]
+    fn json_reads_back_what_it_wrote() {
+        assert_eq!(from_json(&json(&rows())).unwrap(), rows());
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! - [`deploy`]: the contract of `bench-runner deploy`, [`DeployResults`](deploy::DeployResults):
 //!   what each swap of blue for green behind nginx cost ([`analyse`](deploy::analyse)), and
 //!   `deploy.json`, `deploy.md` and `deploy.csv` as strings.
+//! - [`fargate`]: Fargate's task sizes, the price table, and a cell's cost per million 2xx.
 //! - [`export`]: `results.json`, `results.md` and `results.csv` as strings.
 //!
 //! The runner's IO side drives it like this:
@@ -25,7 +26,7 @@
 //! use std::time::Duration;
 //! use bench_core::export;
 //! use bench_core::oha::{LoadReport, OhaLoad, OhaReport, oha_args};
-//! use bench_core::plan::{Matrix, Settings};
+//! use bench_core::plan::{Machines, Matrix, Settings};
 //! use bench_core::results::{
 //!     CellResult, GeneratorUsage, Lifecycle, Provenance, Repetition, RunResults, ServerUsage,
 //! };
@@ -34,7 +35,7 @@
 //! let mut matrix = Matrix::default();
 //! matrix.apply(Settings::from_toml(r#"connections = [1, 16]"#)?);
 //! matrix.validate()?;
-//! matrix.validate_host(2)?;
+//! matrix.validate_host(Machines::One { cores: 2 })?;
 //! println!("about {:?}", matrix.estimate());
 //!
 //! let mut results = RunResults::new(Provenance::default(), matrix.clone());

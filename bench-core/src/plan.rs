@@ -16,6 +16,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Backend, Base, Framework, Generator, Packaging};
+use crate::fargate::sizes::FargateSize;
 use crate::units::{Micros, RequestsPerSec, parse_duration};
 
 // The largest `<ms>` a `/sleep/<ms>` endpoint may ask for is the services' own limit.
@@ -78,6 +79,12 @@ impl CpuQuota {
     /// The quota in cell ids and table titles: `0.5cpu`, `1cpu`.
     pub fn label(&self) -> String {
         format!("{}cpu", self.vcpus)
+    }
+
+    /// The Fargate size a task with this quota and memory is billed as: the cheapest that
+    /// holds both. `None` when none does (more than 16 vCPU or 120 GB), which has no cost.
+    pub fn fargate_size(&self) -> Option<FargateSize> {
+        FargateSize::smallest_fitting(self.vcpus, self.memory_mib)
     }
 }
 
@@ -823,7 +830,47 @@ impl Matrix {
                 "a service needs some time to start, like \"10s\"".to_owned(),
             ));
         }
-        if self.server_cpus.overlaps(&self.generator_cpus) {
+        Ok(())
+    }
+
+    /// Checks the CPU sets against the machines they are on: each set's CPUs must exist
+    /// (ids 0 to cores - 1), and on one machine the two sets must not share a CPU.
+    pub fn validate_host(&self, machines: Machines) -> Result<(), InvalidSetting> {
+        let (server_cores, generator_cores, server_machine) = match machines {
+            Machines::One { cores } => (cores, cores, "this host"),
+            Machines::Two {
+                server_cores,
+                generator_cores,
+            } => (server_cores, generator_cores, "the engine's machine"),
+        };
+        for (key, set, cores, machine) in [
+            (
+                "server-cpus",
+                &self.server_cpus,
+                server_cores,
+                server_machine,
+            ),
+            (
+                "generator-cpus",
+                &self.generator_cpus,
+                generator_cores,
+                "this host",
+            ),
+        ] {
+            if set.max_id() >= cores {
+                return Err(InvalidSetting::new(
+                    key,
+                    format!(
+                        "CPU {} does not exist: {machine} has CPUs 0 to {}",
+                        set.max_id(),
+                        cores.saturating_sub(1)
+                    ),
+                ));
+            }
+        }
+        if matches!(machines, Machines::One { .. })
+            && self.server_cpus.overlaps(&self.generator_cpus)
+        {
             return Err(InvalidSetting::new(
                 "generator-cpus",
                 format!(
@@ -834,26 +881,20 @@ impl Matrix {
         }
         Ok(())
     }
+}
 
-    /// Checks that the CPU sets exist on a host with `cores` CPUs (ids 0 to `cores` - 1).
-    pub fn validate_host(&self, cores: u32) -> Result<(), InvalidSetting> {
-        for (key, set) in [
-            ("server-cpus", &self.server_cpus),
-            ("generator-cpus", &self.generator_cpus),
-        ] {
-            if set.max_id() >= cores {
-                return Err(InvalidSetting::new(
-                    key,
-                    format!(
-                        "CPU {} does not exist: this host has CPUs 0 to {}",
-                        set.max_id(),
-                        cores.saturating_sub(1)
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    }
+/// Where the server and the load generator run, for [`Matrix::validate_host`]: the CPUs
+/// their machines have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Machines {
+    /// Both on this machine, whose CPUs they must not share.
+    One { cores: u32 },
+    /// The server on a remote engine's machine, the generator on this one: the same CPU ids
+    /// are different CPUs.
+    Two {
+        server_cores: u32,
+        generator_cores: u32,
+    },
 }
 
 fn non_empty<T>(key: &'static str, values: &[T]) -> Result<(), InvalidSetting> {
@@ -1238,25 +1279,31 @@ impl Settings {
     /// Reads a matrix file. Errors name the key (as a path such as `cpus[1].memory-mib`) and
     /// the line and column.
     pub fn from_toml(text: &str) -> Result<Settings, ConfigError> {
-        let deserializer = toml::Deserializer::new(text);
-        serde_path_to_error::deserialize(deserializer).map_err(|err| {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            let (line, column) = match inner.span() {
-                Some(span) => {
-                    let (line, column) = line_column(text, span.start);
-                    (Some(line), Some(column))
-                }
-                None => (None, None),
-            };
-            ConfigError {
-                key: (path != ".").then_some(path),
-                line,
-                column,
-                message: inner.message().trim_end_matches('.').to_owned(),
-            }
-        })
+        read_toml(text)
     }
+}
+
+/// Reads a TOML file of benchlab's (a matrix, a price table) into `T`. Errors name the key
+/// as a path and the line and column.
+pub(crate) fn read_toml<T: de::DeserializeOwned>(text: &str) -> Result<T, ConfigError> {
+    let deserializer = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let (line, column) = match inner.span() {
+            Some(span) => {
+                let (line, column) = line_column(text, span.start);
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            key: (path != ".").then_some(path),
+            line,
+            column,
+            message: inner.message().trim_end_matches('.').to_owned(),
+        }
+    })
 }
 
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
@@ -1561,10 +1608,6 @@ mod tests {
             "invalid cpus (--cpus): 0 vCPU is not a quota: give at least 0.01"
         );
         assert_eq!(
-            check(|m| m.generator_cpus = "0-1".parse().unwrap()),
-            "invalid generator-cpus (--generator-cpus): \"0-1\" shares CPUs with server-cpus \"1\": the load generator and the server must run on different CPUs"
-        );
-        assert_eq!(
             check(|m| m.repetitions = 0),
             "invalid repetitions (--repetitions): give at least 1 repetition (3 or more for a meaningful spread)"
         );
@@ -1572,11 +1615,37 @@ mod tests {
             server_cpus: "1-3".parse().unwrap(),
             ..Matrix::default()
         };
+        let one = Machines::One { cores: 2 };
         assert_eq!(
-            wide.validate_host(2).unwrap_err().to_string(),
+            wide.validate_host(one).unwrap_err().to_string(),
             "invalid server-cpus (--server-cpus): CPU 3 does not exist: this host has CPUs 0 to 1"
         );
-        Matrix::default().validate_host(2).unwrap();
+        Matrix::default().validate_host(one).unwrap();
+        let shared = Matrix {
+            generator_cpus: "0-1".parse().unwrap(),
+            ..Matrix::default()
+        };
+        shared.validate().unwrap();
+        assert_eq!(
+            shared.validate_host(one).unwrap_err().to_string(),
+            "invalid generator-cpus (--generator-cpus): \"0-1\" shares CPUs with server-cpus \"1\": the load generator and the server must run on different CPUs"
+        );
+        // A remote engine: the server's CPU ids are its machine's, and may be the generator's.
+        let two = Machines::Two {
+            server_cores: 4,
+            generator_cores: 2,
+        };
+        shared.validate_host(two).unwrap();
+        assert_eq!(
+            Matrix {
+                server_cpus: "0-4".parse().unwrap(),
+                ..Matrix::default()
+            }
+            .validate_host(two)
+            .unwrap_err()
+            .to_string(),
+            "invalid server-cpus (--server-cpus): CPU 4 does not exist: the engine's machine has CPUs 0 to 3"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Base, Framework, Generator, Packaging};
 use crate::compare::{CrossCheck, GroupComparison};
+use crate::fargate::cost::{CellCost, Prices};
 use crate::latency::Percentiles;
 use crate::oha::LoadReport;
 use crate::plan::{Cell, CpuQuota, Matrix};
@@ -79,6 +80,11 @@ pub struct RunResults {
     /// Derived like `comparisons`: each cell measured by both generators, side by side.
     #[serde(default)]
     pub cross_checks: Vec<CrossCheck>,
+    /// The Fargate price table the outputs price each cell at (the built-in one, or
+    /// `--prices`); the costs themselves are derived when exporting. `None` in results older
+    /// than the field, which are priced at the built-in table.
+    #[serde(default)]
+    pub prices: Option<Prices>,
 }
 
 /// One invocation of `bench-runner run` on a results directory.
@@ -120,7 +126,20 @@ impl RunResults {
             backend_fallback: None,
             comparisons: Vec::new(),
             cross_checks: Vec::new(),
+            prices: Some(Prices::committed().clone()),
         }
+    }
+
+    /// The price table to price cells at: the recorded one, else the built-in one.
+    pub fn prices(&self) -> &Prices {
+        self.prices.as_ref().unwrap_or_else(|| Prices::committed())
+    }
+
+    /// What `result`'s 2xx cost on Fargate at [`RunResults::prices`]; `None` without a
+    /// summary, or as [`CellCost::of`] says.
+    pub fn cost(&self, result: &CellResult) -> Option<CellCost> {
+        let summary = result.summary.as_ref()?;
+        CellCost::of(&result.cell, &summary.rate_estimate, &self.prices().table)
     }
 
     /// Reads a `results.json` back, for `--resume`.
@@ -255,6 +274,29 @@ pub struct Provenance {
     pub cpu_governor: String,
     /// The images measured; empty under the process backend.
     pub images: Vec<ImageInfo>,
+    /// The Docker engine that ran the services and how it was reached; `None` under the
+    /// process backend and in results older than the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineProvenance>,
+    /// Where the load went: the address the services bound and the generator loaded
+    /// (`--target-host`, a name resolved once); `None` in results older than the field,
+    /// which all loaded 127.0.0.1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_host: Option<String>,
+}
+
+/// The Docker engine of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EngineProvenance {
+    /// `unix:///var/run/docker.sock`, `tcp://10.0.0.5:2376`.
+    pub address: String,
+    /// Whether it was reached over TLS with client certificates (`DOCKER_TLS_VERIFY`).
+    pub tls: bool,
+    /// An engine on another machine: that machine, as its `docker info` describes it. The
+    /// machine fields of the provenance are then the load generator's. `None` for an engine
+    /// on the generator's machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_machine: Option<String>,
 }
 
 /// One image measured.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bench_core::catalog::{Backend, Base, Framework, REPOSITORY};
 use bench_core::deploy::Strategy;
+use bench_core::fargate::sizes::{FargateSize, parse_sizes};
 use bench_core::plan::{CpuSet, Endpoint, Settings};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -78,6 +79,19 @@ pub enum Command {
     /// deploy.md, deploy.json, deploy.csv and a timeline chart per swap under
     /// results/deploy-<timestamp>-<host>/.
     Deploy(Box<DeployArgs>),
+    /// Pushes framework × base images to a registry through the engine and measures what a
+    /// registry holds and costs: the size it stores (from its manifest), the bytes sent,
+    /// the push time and a cold pull's time (none of the image's layers present). Adds an
+    /// "In a registry" table to results/images/images.md.
+    ///
+    /// Credentials: --username with BENCHLAB_REGISTRY_PASSWORD or --password-stdin, else
+    /// ~/.docker/config.json (auths and credential helpers), else none. --local-registry
+    /// starts Debian's docker-registry on 127.0.0.1 instead, with a password of its own.
+    Push(Box<PushArgs>),
+    /// ECS task definitions for the framework × base images at Fargate's sizes: `plan`
+    /// writes them as JSON, for review, `aws ecs register-task-definition` or Terraform and
+    /// CloudFormation.
+    Fargate(FargateArgs),
     /// Writes the charts (charts/*.svg), report.html and results.md with the charts linked
     /// of a finished run from its results.json, as a run does when it ends; for a deploy
     /// run, deploy.md, deploy.csv and the timeline charts from its deploy.json.
@@ -100,6 +114,9 @@ pub struct BasesArgs {
 
     #[command(flatten)]
     pub pull: PullArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -126,6 +143,9 @@ pub struct ImagesArgs {
 
     #[command(flatten)]
     pub pull: PullArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Args)]
@@ -163,12 +183,33 @@ pub struct RunArgs {
     /// The repository the images are built in and run from: <REPOSITORY>/<framework>:<base>
     #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
     pub repository: String,
+
+    /// A Fargate price table to price every cell at, recorded in the run (the shape of
+    /// bench-core/prices/fargate.toml, the built-in one); with --resume it replaces the
+    /// recorded one
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
+    /// Where the load goes: the address the services bind and the generator loads
+    /// [default: 127.0.0.1, or with --resume the recorded one]. Any other address must be
+    /// the machine of a remote engine (--docker-host); a name is resolved once and its
+    /// address recorded
+    #[arg(long, value_name = "HOST")]
+    pub target_host: Option<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
     /// The run's results directory
     pub dir: PathBuf,
+
+    /// A Fargate price table to price every cell at instead of the one the run recorded (the
+    /// shape of bench-core/prices/fargate.toml); results.json is left as it is
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
 
     /// Then render report.html in headless Chromium (JavaScript off, network blocked) into
     /// report.png, and fail (exit status 1) when it logs an error, requests anything from the
@@ -230,6 +271,31 @@ pub struct PullArgs {
     /// Do not try a registry for a missing base; build it from Debian packages right away.
     #[arg(long, env = "BENCHLAB_NO_PULL")]
     pub no_pull: bool,
+}
+
+/// Which Docker engine the command uses, chosen as the Docker CLI chooses one (see
+/// `docker::Engine::resolve`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct EngineArgs {
+    /// The Docker engine: unix:///PATH or tcp://HOST[:PORT] [default: $DOCKER_HOST, else
+    /// unix:///var/run/docker.sock]. As with the Docker CLI, DOCKER_TLS_VERIFY=1 makes tcp://
+    /// TLS with ca.pem, cert.pem and key.pem from DOCKER_CERT_PATH (default ~/.docker)
+    #[arg(long, value_name = "URL")]
+    pub docker_host: Option<String>,
+}
+
+impl Command {
+    /// The engine flags of a command that uses the engine; `None` for one that does not.
+    pub fn engine(&self) -> Option<&EngineArgs> {
+        match self {
+            Command::Bases(args) => Some(&args.engine),
+            Command::Images(args) => Some(&args.engine),
+            Command::Run(args) | Command::CrossCheck(args) => Some(&args.engine),
+            Command::Deploy(args) => Some(&args.engine),
+            Command::Push(args) => Some(&args.engine),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -336,6 +402,59 @@ mod tests {
 }
 
 #[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Frameworks to push, comma-separated [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub frameworks: Vec<Framework>,
+
+    /// Bases to push, comma-separated [default: all].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub bases: Vec<Base>,
+
+    /// The registry: HOST or HOST:PORT, like 123456789012.dkr.ecr.us-east-1.amazonaws.com
+    #[arg(
+        long,
+        value_name = "HOST[:PORT]",
+        required_unless_present = "local_registry",
+        conflicts_with = "local_registry"
+    )]
+    pub registry: Option<String>,
+
+    /// Start Debian's docker-registry on 127.0.0.1 for this command (scripts/ensure-registry.sh
+    /// installs it), push there, and stop it afterwards
+    #[arg(long)]
+    pub local_registry: bool,
+
+    /// Where the images go in the registry: <REGISTRY>/<NAMESPACE>/<framework>:<base>
+    #[arg(long, value_name = "NAMESPACE", default_value = "benchlab")]
+    pub namespace: String,
+
+    /// The local images to push: <REPOSITORY>/<framework>:<base>
+    #[arg(long, value_name = "REPOSITORY", default_value = REPOSITORY)]
+    pub repository: String,
+
+    /// The registry user; the password comes from BENCHLAB_REGISTRY_PASSWORD or --password-stdin
+    #[arg(long, env = "BENCHLAB_REGISTRY_USERNAME")]
+    pub username: Option<String>,
+
+    /// Read the password from the first line of standard input
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+
+    /// Push only; skip the cold pulls (which save, remove and load back every image that
+    /// shares a layer with the pushed ones)
+    #[arg(long)]
+    pub no_cold_pull: bool,
+
+    /// Directory of the image table to add the figures to [default: results/images in the workspace].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
 pub struct DeployArgs {
     /// Frameworks to swap, comma-separated [default: all]
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -417,4 +536,78 @@ pub struct DeployArgs {
     /// results/deploy-<timestamp>-<host> in the workspace]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FargateArgs {
+    #[command(subcommand)]
+    pub command: FargateCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FargateCommand {
+    /// Writes one ECS task definition per image × Fargate size to results/fargate-plan/:
+    /// <family>.json for `aws ecs register-task-definition --cli-input-json`,
+    /// task-definitions.json (all of them in one array) and README.md (the table, and how to
+    /// register and run them). Needs no engine and no AWS.
+    Plan(FargatePlanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FargatePlanArgs {
+    /// Frameworks, comma-separated [default: all]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub frameworks: Vec<Framework>,
+
+    /// Bases, comma-separated [default: all]
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub bases: Vec<Base>,
+
+    /// Fargate sizes, comma-separated: vCPUs with the least memory Fargate pairs with them
+    /// (0.25), or vCPUs and memory (0.25:1GB, 1:3072 in MiB)
+    #[arg(long, value_name = "SIZES", default_value = "0.25,0.5,1,2,4", value_parser = parse_fargate_sizes)]
+    pub sizes: FargateSizes,
+
+    /// The registry the images were pushed to: HOST or HOST:PORT, like
+    /// 123456789012.dkr.ecr.us-east-1.amazonaws.com [default: none, so images are named as
+    /// on Docker Hub]
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub registry: Option<String>,
+
+    /// Where the images are in the registry: <REGISTRY>/<NAMESPACE>/<framework>:<base>
+    #[arg(long, value_name = "NAMESPACE", default_value = REPOSITORY)]
+    pub namespace: String,
+
+    /// The task execution role, which Fargate needs to pull from a private registry (ECR) and
+    /// to write awslogs
+    #[arg(long, value_name = "ARN")]
+    pub execution_role_arn: Option<String>,
+
+    /// Send the service's output to this CloudWatch Logs group (the awslogs driver; needs
+    /// --region and --execution-role-arn)
+    #[arg(long, value_name = "GROUP", requires = "region")]
+    pub log_group: Option<String>,
+
+    /// The region of --log-group
+    #[arg(long, requires = "log_group")]
+    pub region: Option<String>,
+
+    /// The plan's directory; definitions of an earlier plan in it (benchlab-*.json) are
+    /// replaced [default: results/fargate-plan in the workspace]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `--sizes`, read whole by bench-core's `parse_sizes`, so a size listed twice is refused
+/// too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FargateSizes(pub Vec<FargateSize>);
+
+fn parse_fargate_sizes(text: &str) -> Result<FargateSizes, String> {
+    parse_sizes(text)
+        .map(FargateSizes)
+        .map_err(|err| err.to_string())
 }

@@ -6,6 +6,7 @@
 //! the run goes on; Ctrl-C leaves no nginx, container or config behind.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -51,8 +52,17 @@ impl DeployPlan {
     /// The plan of `args`.
     ///
     /// # Errors
-    /// A bad flag, named.
+    /// A bad flag, named; an engine on another machine.
     pub fn new(args: &DeployArgs, workspace: &Workspace) -> Result<DeployPlan> {
+        let engine = docker::engine()?;
+        if !engine.is_local() {
+            bail!(
+                "deploy runs nginx and the recorder on this machine, in front of instances on \
+                 its loopback, but the Docker engine is {}, another machine: deploy needs a \
+                 local engine (unset DOCKER_HOST, or give --docker-host unix:///var/run/docker.sock)",
+                engine.describe()
+            );
+        }
         let or_all = |chosen: &[Framework]| {
             if chosen.is_empty() {
                 Framework::ALL.to_vec()
@@ -155,7 +165,8 @@ pub async fn deploy_command(plan: DeployPlan, workspace: &Workspace) -> Result<E
         generator_cpus: plan.client_cpus.clone(),
         ..Matrix::default()
     };
-    let mut provenance = provenance::collect(workspace, docker.as_ref(), &matrix).await;
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let mut provenance = provenance::collect(workspace, docker.as_ref(), &matrix, loopback).await;
     provenance.images = Vec::new();
     let mut results = DeployResults::new(provenance, proxy::version(), settings.clone());
     write_deploy(&plan.dir, &results, &[])?;
@@ -323,6 +334,7 @@ impl SwapContext {
         let options = StartOptions {
             port: Some(port),
             env: vec![("INSTANCE", name.to_owned())],
+            ..StartOptions::default()
         };
         let mut server = Server::start_with(
             self.docker.as_ref(),

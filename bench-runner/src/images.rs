@@ -31,6 +31,14 @@ pub mod label {
     pub const BASE_PROVENANCE: &str = "benchlab.base.provenance";
     /// Hex SHA-256 of the Dockerfile.
     pub const DOCKERFILE_SHA256: &str = "benchlab.dockerfile.sha256";
+    /// The commit the image was built from.
+    pub const OCI_REVISION: &str = "org.opencontainers.image.revision";
+    /// Where that commit's source is.
+    pub const OCI_SOURCE: &str = "org.opencontainers.image.source";
+    /// The workspace's version.
+    pub const OCI_VERSION: &str = "org.opencontainers.image.version";
+    /// When the image was built (RFC 3339).
+    pub const OCI_CREATED: &str = "org.opencontainers.image.created";
 }
 
 /// How images are named and labelled.
@@ -90,6 +98,8 @@ pub async fn ensure_image(
     {
         return Ok(built(id.clone(), false));
     }
+    let mut labels = labels;
+    labels.extend(build_labels(dockerfiles));
     let binary_bytes = std::fs::read(&binary.path)
         .with_context(|| format!("could not read '{}'", binary.path.display()))?;
     let context = build_context(&dockerfile, &binary_bytes)?;
@@ -152,6 +162,35 @@ fn labels(
         .map(|(key, value)| (key.to_owned(), value)),
     );
     Ok(labels)
+}
+
+/// The OCI labels that describe one build rather than what went in: the commit (`revision`),
+/// where its source is (`source`: git's `origin`, else the checkout as a `file://` URL), the
+/// workspace's `version` and when the image was built (`created`, RFC 3339). They are set
+/// on every build and never compared: an image whose binary, base and Dockerfile are
+/// unchanged is kept, with the labels of the build that made it.
+fn build_labels(dockerfiles: &Path) -> [(String, String); 4] {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(dockerfiles)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+            .filter(|text| !text.is_empty())
+    };
+    let revision = git(&["rev-parse", "HEAD"]).unwrap_or_else(|| "unknown".to_owned());
+    let source = git(&["remote", "get-url", "origin"])
+        .or_else(|| git(&["rev-parse", "--show-toplevel"]).map(|root| format!("file://{root}")))
+        .unwrap_or_else(|| "unknown".to_owned());
+    [
+        (label::OCI_REVISION, revision),
+        (label::OCI_SOURCE, source),
+        (label::OCI_VERSION, env!("CARGO_PKG_VERSION").to_owned()),
+        (label::OCI_CREATED, crate::provenance::now_rfc3339()),
+    ]
+    .map(|(key, value)| (key.to_owned(), value))
 }
 
 /// An image already tagged as the one to build.
@@ -292,6 +331,23 @@ mod tests {
             hex::encode(Sha256::digest(b"FROM x\n"))
         );
         assert_eq!(labels["benchlab.test"], "1");
+    }
+
+    #[test]
+    fn build_labels_name_the_commit_its_source_and_the_version() {
+        let labels: HashMap<String, String> =
+            build_labels(Path::new(env!("CARGO_MANIFEST_DIR"))).into();
+        let revision = &labels[label::OCI_REVISION];
+        assert_eq!(revision.len(), 40, "a full commit id: {revision}");
+        assert!(revision.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(!labels[label::OCI_SOURCE].is_empty());
+        assert_eq!(labels[label::OCI_VERSION], env!("CARGO_PKG_VERSION"));
+        let created = &labels[label::OCI_CREATED];
+        assert!(
+            time::OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339)
+                .is_ok(),
+            "{created}"
+        );
     }
 
     #[test]

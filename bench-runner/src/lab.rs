@@ -3,7 +3,7 @@
 //! `run`'s.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
@@ -16,6 +16,7 @@ use crate::artifacts::{build_binaries, build_images, ensure_bases};
 use crate::bases::BaseOptions;
 use crate::cli::{BasesArgs, ImagesArgs};
 use crate::images::{BuiltImage, ImageOptions, label};
+use crate::output;
 use crate::workspace::Workspace;
 use crate::{docker, measure};
 
@@ -120,12 +121,20 @@ pub async fn images_command(plan: &ImagesPlan) -> Result<ExitCode> {
         &plan.image_options,
     )
     .await;
-    let rows = measure_images(&docker, &built.images).await?;
+    let mut rows = measure_images(&docker, &built.images).await?;
     let out = plan
         .out
         .clone()
         .unwrap_or_else(|| workspace.image_results());
-    write_tables(&out, &rows)?;
+    // What `push` measured still holds for an image that was kept as it was.
+    let previous = output::read_image_rows(&out)?;
+    for row in &mut rows {
+        row.registry = previous
+            .iter()
+            .find(|old| old.image_id == row.image_id && old.tag == row.tag)
+            .and_then(|old| old.registry.clone());
+    }
+    output::write_image_tables(&out, &rows)?;
     print!("{}", table::markdown(&rows));
     eprintln!(
         "wrote {}, images.json and image-sizes.svg",
@@ -193,32 +202,10 @@ pub async fn measure_images(docker: &Docker, images: &[BuiltImage]) -> Result<Ve
             package_manager: measured.package_managers.into_iter().next(),
             user: config.user.unwrap_or_default(),
             base_provenance: provenance,
+            registry: None,
         });
     }
     Ok(rows)
-}
-
-/// Writes `images.md` (the table, then the size chart), `images.json` and the chart
-/// `image-sizes.svg` into `dir`, creating it.
-///
-/// # Errors
-/// When the directory or a file cannot be written.
-pub fn write_tables(dir: &Path, rows: &[ImageRow]) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("could not create '{}'", dir.display()))?;
-    let mut markdown = table::markdown(rows);
-    let mut files = vec![("images.json", table::json(rows))];
-    if let Some(chart) = bench_core::charts::image_sizes(rows) {
-        markdown.push_str(&format!("\n![{}]({})\n", chart.title, chart.file_name));
-        files.push(("image-sizes.svg", chart.svg));
-    }
-    files.push(("images.md", markdown));
-    for (name, contents) in files {
-        let path = dir.join(name);
-        std::fs::write(&path, contents)
-            .with_context(|| format!("could not write '{}'", path.display()))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

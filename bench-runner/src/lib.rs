@@ -22,6 +22,7 @@ pub mod progress;
 pub mod provenance;
 pub mod proxy;
 pub mod recorder;
+pub mod registry;
 pub mod report;
 pub mod rootfs;
 pub mod run;
@@ -51,6 +52,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         loadgen::child_main(&args.cpus, args.args)?;
         return Ok(ExitCode::SUCCESS);
     }
+    // Every TLS client here (the engine's, the registry's, oha's) uses rustls with the
+    // process's default provider: aws-lc-rs, set before any client is built, so that a
+    // dependency enabling a second provider cannot leave rustls without a default.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // The engine is chosen once, so every module and every guard's removal use the same one.
+    if let Some(engine) = cli.command.engine() {
+        docker::select(docker::Engine::from_env(engine.docker_host.as_deref())?)?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -74,6 +83,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 let plan = deploy::DeployPlan::new(&args, &workspace)?;
                 deploy::deploy_command(plan, &workspace).await
             }
+            Command::Push(args) => {
+                cloud::push::push_command(&cloud::push::PushPlan::new(&args)?).await
+            }
+            Command::Fargate(args) => cloud::fargate::fargate_command(&args),
             Command::Compare(args) => report::compare_command(&args),
             Command::Report(args) => report::report_command(&args),
             Command::Oha(_) => unreachable!("handled before the runtime starts"),

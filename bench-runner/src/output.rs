@@ -9,6 +9,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use bench_core::fargate::cost::Prices;
 use bench_core::results::RunResults;
 
 use crate::provenance;
@@ -39,6 +40,13 @@ pub fn read_results(dir: &Path) -> Result<RunResults> {
     let json = std::fs::read_to_string(&path)
         .with_context(|| format!("could not read {}", path.display()))?;
     RunResults::from_json(&json).with_context(|| format!("could not read {}", path.display()))
+}
+
+/// Reads the price table of `--prices FILE`; an error names the file and the key at fault.
+pub fn read_prices(path: &Path) -> Result<Prices> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("--prices: could not read {}", path.display()))?;
+    Prices::from_toml(&path.display().to_string(), &text).context("--prices")
 }
 
 /// Reads the results of the deploy run in `dir`.
@@ -127,4 +135,41 @@ fn write_all<'a>(dir: &Path, files: impl IntoIterator<Item = (&'a str, String)>)
         let _ = directory.sync_all();
     }
     Ok(())
+}
+
+/// Writes `images.md` (the table, then the size chart), `images.json` and the chart
+/// `image-sizes.svg` into `dir`, creating it.
+///
+/// # Errors
+/// When the directory or a file cannot be written.
+pub fn write_image_tables(dir: &Path, rows: &[bench_core::images::ImageRow]) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("could not create '{}'", dir.display()))?;
+    let mut markdown = bench_core::images::markdown(rows);
+    let mut files = vec![("images.json", bench_core::images::json(rows))];
+    if let Some(chart) = bench_core::charts::image_sizes(rows) {
+        markdown.push_str(&format!("\n![{}]({})\n", chart.title, chart.file_name));
+        files.push(("image-sizes.svg", chart.svg));
+    }
+    files.push(("images.md", markdown));
+    for (name, contents) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, contents)
+            .with_context(|| format!("could not write '{}'", path.display()))?;
+    }
+    Ok(())
+}
+
+/// The rows of the image table in `dir`, or none when it has not been written yet.
+///
+/// # Errors
+/// When `images.json` cannot be read or is not an image table.
+pub fn read_image_rows(dir: &Path) -> Result<Vec<bench_core::images::ImageRow>> {
+    let path = dir.join("images.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => bench_core::images::from_json(&text)
+            .with_context(|| format!("could not read the image table '{}'", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(err) => Err(err).with_context(|| format!("could not read '{}'", path.display())),
+    }
 }

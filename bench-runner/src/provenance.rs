@@ -1,23 +1,26 @@
 //! Where, when and with what a run happened: read from the machine, the toolchain, git,
-//! `Cargo.lock` and the Docker engine, so that a result can be reproduced.
+//! `Cargo.lock` and the Docker engine (where it is, whether over TLS, and a remote one's
+//! machine), so that a result can be reproduced.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::process::Command;
 
 use bench_core::catalog::Framework;
 use bench_core::plan::{CpuSet, Matrix};
-use bench_core::results::Provenance;
+use bench_core::results::{EngineProvenance, Provenance};
 use bollard::Docker;
 use sha2::{Digest, Sha256};
 
 use crate::workspace::Workspace;
 
-/// The provenance of a run starting now. A fact that cannot be read is recorded as
-/// `unknown (<why>)` rather than stopping the run.
+/// The provenance of a run starting now, whose load goes to `target_host`. A fact that
+/// cannot be read is recorded as `unknown (<why>)` rather than stopping the run.
 pub async fn collect(
     workspace: &Workspace,
     docker: Option<&Docker>,
     matrix: &Matrix,
+    target_host: IpAddr,
 ) -> Provenance {
     let lock = std::fs::read_to_string(workspace.root.join("Cargo.lock")).unwrap_or_default();
     let docker_version = match docker {
@@ -30,6 +33,21 @@ pub async fn collect(
             Err(err) => unknown(err),
         }),
         None => None,
+    };
+    let engine = match (docker, crate::docker::engine()) {
+        (Some(docker), Ok(engine)) => Some(EngineProvenance {
+            address: engine.address.clone(),
+            tls: engine.tls.is_some(),
+            remote_machine: if engine.is_local() {
+                None
+            } else {
+                Some(match crate::docker::engine_machine(docker).await {
+                    Ok(machine) => machine.describe(),
+                    Err(err) => unknown(format!("{err:#}")),
+                })
+            },
+        }),
+        _ => None,
     };
     let framework_versions: BTreeMap<Framework, String> = Framework::ALL
         .iter()
@@ -58,6 +76,8 @@ pub async fn collect(
         cpu_topology: cpu_topology(&matrix.server_cpus, &matrix.generator_cpus),
         cpu_governor: governor(),
         images: Vec::new(),
+        engine,
+        target_host: Some(target_host.to_string()),
     }
 }
 
@@ -142,7 +162,8 @@ pub fn steal_percent(start: (u64, u64), end: (u64, u64)) -> Option<f64> {
 }
 
 /// The facts `--resume` checks against the run it completes: what would make the binaries
-/// or images differ. Each difference in words (`git commit 1a2b3c4d5e6f → 7a8b9c0d1e2f`).
+/// or images differ, and where the services run and the load goes (an engine or target host
+/// recorded by the run). Each difference in words (`git commit 1a2b3c4d5e6f → 7a8b9c0d1e2f`).
 pub fn differences(recorded: &Provenance, now: &Provenance) -> Vec<String> {
     let short = |s: &str| s.get(..12).unwrap_or(s).to_owned();
     let facts = [
@@ -161,14 +182,31 @@ pub fn differences(recorded: &Provenance, now: &Provenance) -> Vec<String> {
         ),
         ("toolchain", &recorded.rustc, &now.rustc, false),
     ];
-    facts
+    let mut differences: Vec<String> = facts
         .into_iter()
         .filter(|(_, then, now, _)| then != now)
         .map(|(name, then, now, digest)| {
             let show = |value: &String| if digest { short(value) } else { value.clone() };
             format!("{name} {} → {}", show(then), show(now))
         })
-        .collect()
+        .collect();
+    let address = |p: &Provenance| p.engine.as_ref().map(|e| e.address.clone());
+    let places = [
+        ("engine", address(recorded), address(now)),
+        (
+            "target host",
+            recorded.target_host.clone(),
+            now.target_host.clone(),
+        ),
+    ];
+    for (name, then, now) in places {
+        if let (Some(then), Some(now)) = (then, now)
+            && then != now
+        {
+            differences.push(format!("{name} {then} → {now}"));
+        }
+    }
+    differences
 }
 
 /// Now, in RFC 3339.
@@ -243,6 +281,34 @@ mod tests {
                 "uncommitted changes false → true"
             ]
         );
+    }
+
+    #[test]
+    fn resume_names_another_engine_or_target_host_but_not_an_unrecorded_one() {
+        let engine = |address: &str| EngineProvenance {
+            address: address.to_owned(),
+            tls: true,
+            remote_machine: Some("server: 4 CPUs".to_owned()),
+        };
+        let recorded = Provenance {
+            engine: Some(engine("tcp://10.0.0.5:2376")),
+            target_host: Some("10.0.0.5".to_owned()),
+            ..Provenance::default()
+        };
+        let now = Provenance {
+            engine: Some(engine("tcp://10.0.0.6:2376")),
+            target_host: Some("10.0.0.6".to_owned()),
+            ..Provenance::default()
+        };
+        assert_eq!(
+            differences(&recorded, &now),
+            [
+                "engine tcp://10.0.0.5:2376 → tcp://10.0.0.6:2376",
+                "target host 10.0.0.5 → 10.0.0.6"
+            ]
+        );
+        // A run recorded before the fields existed loaded 127.0.0.1 from a local engine.
+        assert!(differences(&Provenance::default(), &recorded).is_empty());
     }
 
     #[test]

@@ -15,15 +15,20 @@ use bench_core::results::RunResults;
 
 use crate::browser;
 use crate::cli::{CompareArgs, CompareFormat, ReportArgs};
-use crate::output::{read_deploy, read_results, write_deploy, write_report};
+use crate::output::{read_deploy, read_prices, read_results, write_deploy, write_report};
 
-/// Writes the charts and the report of the run in `args.dir`; with `--screenshot`, renders
-/// the report in Chromium into `report.png` and fails when a reader would see it broken.
+/// Writes the charts and the report of the run in `args.dir`, its cells priced at `--prices`
+/// when given; with `--screenshot`, renders the report in Chromium into `report.png` and
+/// fails when a reader would see it broken.
 pub fn report_command(args: &ReportArgs) -> Result<ExitCode> {
     if args.dir.join("deploy.json").exists() {
         return deploy_report(args);
     }
-    let results = read_results(&args.dir)?;
+    let prices = args.prices.as_deref().map(read_prices).transpose()?;
+    let mut results = read_results(&args.dir)?;
+    if prices.is_some() {
+        results.prices = prices;
+    }
     write_report(&args.dir, &results)?;
     eprintln!(
         "wrote {} and report.html in {}",
@@ -64,6 +69,12 @@ fn deploy_report(args: &ReportArgs) -> Result<ExitCode> {
     if args.screenshot {
         bail!(
             "--screenshot renders report.html, which a deploy run ({}) does not have",
+            args.dir.display()
+        );
+    }
+    if args.prices.is_some() {
+        bail!(
+            "--prices prices the cells of a run, which a deploy run ({}) does not have",
             args.dir.display()
         );
     }

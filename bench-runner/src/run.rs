@@ -5,13 +5,15 @@
 //! run keeps what it measured and `--resume` completes it.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use bench_core::catalog::{Backend, Framework, Packaging};
-use bench_core::plan::{Cell, CpuQuota, Matrix, Settings};
+use bench_core::fargate::cost::Prices;
+use bench_core::plan::{Cell, CpuQuota, Machines, Matrix, Settings};
 use bench_core::results::{
     Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults,
     ServerUsage, Session, Stage, StartupResult, Throttling,
@@ -22,17 +24,22 @@ use bollard::Docker;
 use crate::artifacts::{build_binaries, build_images, ensure_bases};
 use crate::bases::BaseOptions;
 use crate::cli::RunArgs;
+use crate::docker::Engine;
 use crate::images::ImageOptions;
 use crate::loadgen::{self, Load, interpolate, monotonic_now};
-use crate::output::{new_results_dir, read_results, write_report, write_results};
+use crate::output::{new_results_dir, read_prices, read_results, write_report, write_results};
 use crate::progress::Progress;
-use crate::server::{Limits, RUN_LABEL, Server, Target, Usage};
+use crate::server::{Limits, RUN_LABEL, Server, StartOptions, Target, Usage};
 use crate::workspace::Workspace;
 use crate::{docker, provenance};
 
 /// How often the server's CPU time and CFS counters are read during a repetition: the load
 /// window's ends are interpolated between readings, so this bounds their error.
 const SAMPLE_INTERVAL: Duration = Duration::from_millis(20);
+
+/// The same through a remote engine's stats API: each reading is a request the engine's
+/// machine answers, beside the server, so fewer of them.
+const ENGINE_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Every how many readings memory is read too (`memory.stat` is the costly file): 100 ms.
 const MEMORY_EVERY: usize = 5;
@@ -53,6 +60,12 @@ pub struct RunPlan {
     /// Resume even when the sources, the lock file, a binary or an image differ from the
     /// recorded ones; the differences are recorded.
     pub force: bool,
+    /// `--prices`: the price table to record instead of the built-in (or recorded) one.
+    pub prices: Option<Prices>,
+    /// The engine the services run on (the process's, see `docker::engine`).
+    pub engine: &'static Engine,
+    /// Where the load goes, and the address the services bind (`--target-host`).
+    pub target_host: IpAddr,
 }
 
 impl RunPlan {
@@ -62,8 +75,13 @@ impl RunPlan {
     /// # Errors
     /// A bad setting, naming its flag or key; an unreadable matrix or results file.
     pub fn new(args: &RunArgs, workspace: &Workspace, default: Matrix) -> Result<RunPlan> {
+        let prices = args.prices.as_deref().map(read_prices).transpose()?;
+        let engine = docker::engine()?;
         if let Some(dir) = &args.resume {
             let results = read_results(dir)?;
+            let recorded = results.provenance.target_host.as_deref();
+            let target_host = target_host(args.target_host.as_deref().or(recorded))?;
+            check_engine(engine, results.matrix.backend, target_host)?;
             return Ok(RunPlan {
                 matrix: results.matrix,
                 dir: dir.clone(),
@@ -71,6 +89,9 @@ impl RunPlan {
                 backend_chosen: true,
                 repository: args.repository.clone(),
                 force: args.force,
+                prices,
+                engine,
+                target_host,
             });
         }
         let mut matrix = if args.quick { Matrix::quick() } else { default };
@@ -86,8 +107,14 @@ impl RunPlan {
         backend_chosen |= args.settings.backend.is_some();
         matrix.apply(args.settings.clone());
         matrix.validate()?;
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-        matrix.validate_host(cores)?;
+        let target_host = target_host(args.target_host.as_deref())?;
+        check_engine(engine, matrix.backend, target_host)?;
+        // A remote engine's CPUs are checked once it answers (`check_remote_machine`).
+        if engine.is_local() {
+            matrix.validate_host(Machines::One {
+                cores: local_cores(),
+            })?;
+        }
         let dir = match &args.out {
             Some(dir) if dir.exists() => bail!(
                 "--out {}: the directory exists already; results are never written over \
@@ -104,17 +131,100 @@ impl RunPlan {
             backend_chosen,
             repository: args.repository.clone(),
             force: false,
+            prices,
+            engine,
+            target_host,
         })
     }
+}
+
+/// The CPUs of this machine.
+fn local_cores() -> u32 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+}
+
+/// The address of `--target-host` (127.0.0.1 without one); a name is resolved here, once,
+/// and the run loads and records the address.
+fn target_host(given: Option<&str>) -> Result<IpAddr> {
+    let Some(given) = given else {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    };
+    if let Ok(ip) = given.parse::<IpAddr>() {
+        return Ok(ip);
+    }
+    let ip = (given, 0)
+        .to_socket_addrs()
+        .with_context(|| format!("--target-host {given}: the name does not resolve"))?
+        .map(|addr| addr.ip())
+        .next()
+        .with_context(|| format!("--target-host {given}: the name has no address"))?;
+    eprintln!("note: --target-host {given} is {ip}: the run loads and records that address");
+    Ok(ip)
+}
+
+/// Refuses what would measure the wrong thing with this engine. The services run on the
+/// engine's machine: a local engine's bind loopback, so the load goes to loopback; a remote
+/// engine's bind the address of their machine that the load is sent to, which loopback is
+/// not. The process backend runs the services here, so it has no remote engine.
+fn check_engine(engine: &Engine, backend: Backend, target: IpAddr) -> Result<()> {
+    if engine.is_local() {
+        if !target.is_loopback() {
+            bail!(
+                "--target-host {target}: the Docker engine at {} runs on this machine, where \
+                 the services bind loopback only; an address of another machine goes with \
+                 that machine's engine (--docker-host tcp://HOST:2376)",
+                engine.describe()
+            );
+        }
+        return Ok(());
+    }
+    if backend == Backend::Process {
+        bail!(
+            "--backend process runs the services as processes of this machine, but the Docker \
+             engine is {}, another machine: use the docker backend there, or a local engine",
+            engine.describe()
+        );
+    }
+    if target.is_loopback() {
+        bail!(
+            "the Docker engine at {} is another machine, but the load would go to {target}, \
+             this one: give --target-host the address of the engine's machine that this \
+             machine reaches",
+            engine.describe()
+        );
+    }
+    Ok(())
+}
+
+/// Checks the matrix against a remote engine's machine, which the services run on: its CPUs
+/// for the server's CPU set (this machine's for the generator's), and its architecture for
+/// the binaries.
+async fn check_remote_machine(docker: &Docker, matrix: &Matrix) -> Result<()> {
+    let machine = docker::engine_machine(docker).await?;
+    if machine.architecture != "x86_64" {
+        bail!(
+            "the Docker engine at {} runs on {} ({}), but the services are built for {}",
+            docker::engine_address(),
+            machine.architecture,
+            machine.describe(),
+            crate::binaries::TARGET
+        );
+    }
+    matrix.validate_host(Machines::Two {
+        server_cores: machine.cpus,
+        generator_cores: local_cores(),
+    })?;
+    Ok(())
 }
 
 /// Runs the plan; the exit status is a failure when any cell or cold start failed.
 pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<ExitCode> {
     let mut fallback = None;
     let docker = match plan.matrix.backend {
-        Backend::Docker => match docker::connect().await {
+        Backend::Docker => match plan.engine.connect().await {
             Ok(docker) => Some(docker),
-            Err(err) if !plan.backend_chosen => {
+            // Only a local engine has the process backend as its stand-in.
+            Err(err) if !plan.backend_chosen && plan.engine.is_local() => {
                 eprintln!(
                     "note: {err:#}\nnote: measuring with the process backend instead: the \
                      services run as local processes pinned to CPUs {}, without CPU quota, \
@@ -130,10 +240,19 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         Backend::Process => None,
     };
     if let Some(docker) = &docker {
+        if !plan.engine.is_local() {
+            check_remote_machine(docker, &plan.matrix).await?;
+        }
         remove_leftovers(docker).await?;
     }
+    let services = StartOptions {
+        host: Some(plan.target_host),
+        stats_from_engine: !plan.engine.is_local(),
+        ..StartOptions::default()
+    };
 
-    let provenance = provenance::collect(workspace, docker.as_ref(), &plan.matrix).await;
+    let provenance =
+        provenance::collect(workspace, docker.as_ref(), &plan.matrix, plan.target_host).await;
     let mut session = Session {
         started: provenance.started.clone(),
         resumed: plan.resume,
@@ -151,6 +270,9 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         results.backend_fallback = fallback;
         results
     };
+    if let Some(prices) = plan.prices.take() {
+        results.prices = Some(prices);
+    }
     let matrix = results.matrix.clone();
     let targets = prepare_targets(
         workspace,
@@ -198,7 +320,13 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
     // A cell dropped halfway can leave a container its guard never saw (one whose creation
     // was under way), so this run's label decides what is removed, not the guards alone.
     let interrupted = tokio::select! {
-        outcome = measure_everything(docker.as_ref(), &matrix, &targets, &mut results, &mut sink) => {
+        outcome = measure_everything(
+            Services { docker: docker.as_ref(), start: &services },
+            &matrix,
+            &targets,
+            &mut results,
+            &mut sink,
+        ) => {
             outcome?;
             false
         }
@@ -229,6 +357,14 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Where and how the services start: the engine (none under the process backend), the
+/// address they bind and how their usage is read.
+#[derive(Clone, Copy)]
+struct Services<'a> {
+    docker: Option<&'a Docker>,
+    start: &'a StartOptions,
 }
 
 /// Where each (framework, base) of the matrix runs from, or why it cannot run.
@@ -385,14 +521,14 @@ fn artifact_differences(results: &RunResults, targets: &Targets) -> Vec<String> 
 /// The startup phase (the cold starts not yet measured), then every comparison group with
 /// cells still to measure, writing the results after every repetition.
 async fn measure_everything(
-    docker: Option<&Docker>,
+    services: Services<'_>,
     matrix: &Matrix,
     targets: &Targets,
     results: &mut RunResults,
     sink: &mut Sink,
 ) -> Result<()> {
     if matrix.startup_runs > 0 {
-        measure_startups(docker, matrix, targets, results, sink).await?;
+        measure_startups(services, matrix, targets, results, sink).await?;
     }
     let pending: Vec<String> = results.pending_cells(true).iter().map(Cell::id).collect();
     let steps = results
@@ -414,7 +550,7 @@ async fn measure_everything(
             .collect();
         if !cells.is_empty() {
             measure_group(
-                docker,
+                services,
                 matrix,
                 targets,
                 &cells,
@@ -444,7 +580,7 @@ struct Member {
 /// stops. The services wait idle between their turns. A cell that fails is recorded with its
 /// stage and reason and leaves the rotation; the others go on.
 async fn measure_group(
-    docker: Option<&Docker>,
+    services: Services<'_>,
     matrix: &Matrix,
     targets: &Targets,
     cells: &[Cell],
@@ -468,7 +604,7 @@ async fn measure_group(
                 continue;
             }
         };
-        match start_member(docker, matrix, targets, cell).await {
+        match start_member(services, matrix, targets, cell).await {
             Ok(mut member) => {
                 member.repetitions = kept;
                 member.target_rate = target_rate;
@@ -588,7 +724,7 @@ fn target_rate(results: &RunResults, cell: &Cell) -> Result<Option<RequestsPerSe
 
 /// Starts a cell's service and waits for it; a failure is the cell's failed result.
 async fn start_member(
-    docker: Option<&Docker>,
+    services: Services<'_>,
     matrix: &Matrix,
     targets: &Targets,
     cell: &Cell,
@@ -611,7 +747,15 @@ async fn start_member(
         Box::new(result)
     };
     let limits = limits(matrix, &cell.cpu);
-    let mut server = match Server::start(docker, &subject.target, &limits, &run_labels()).await {
+    let started = Server::start_with(
+        services.docker,
+        &subject.target,
+        &limits,
+        &run_labels(),
+        services.start,
+    )
+    .await;
+    let mut server = match started {
         Ok(server) => server,
         Err(err) => {
             return Err(with_artifact(failed(
@@ -697,7 +841,7 @@ fn load(matrix: &Matrix, member: &Member, duration: Duration) -> Load {
 /// Cold starts of every image of the matrix and of every bare binary not yet measured:
 /// start to first 200.
 async fn measure_startups(
-    docker: Option<&Docker>,
+    services: Services<'_>,
     matrix: &Matrix,
     targets: &Targets,
     results: &mut RunResults,
@@ -713,6 +857,9 @@ async fn measure_startups(
     let limits = limits(matrix, &quota);
     let subjects: Vec<_> = targets
         .iter()
+        // The bare binaries start on this machine: beside a remote engine's containers their
+        // cold starts would compare two machines.
+        .filter(|(key, _)| !(services.start.stats_from_engine && key.1 == Packaging::Process))
         .filter(|(key, _)| {
             !results
                 .startup
@@ -730,7 +877,7 @@ async fn measure_startups(
         let mut runs_ms = Vec::new();
         let mut failures = Vec::new();
         for _ in 0..matrix.startup_runs {
-            match cold_start(docker, &target, &limits, matrix.ready_timeout).await {
+            match cold_start(services, &target, &limits, matrix.ready_timeout).await {
                 Ok(ready) => runs_ms.push(ready.as_secs_f64() * 1e3),
                 Err(err) => failures.push(format!("{err:#}")),
             }
@@ -747,12 +894,19 @@ async fn measure_startups(
 }
 
 async fn cold_start(
-    docker: Option<&Docker>,
+    services: Services<'_>,
     target: &Target,
     limits: &Limits,
     timeout: Duration,
 ) -> Result<Duration> {
-    let mut server = Server::start(docker, target, limits, &run_labels()).await?;
+    let mut server = Server::start_with(
+        services.docker,
+        target,
+        limits,
+        &run_labels(),
+        services.start,
+    )
+    .await?;
     let ready = server.wait_ready(timeout).await;
     server.stop().await?;
     ready
@@ -766,6 +920,21 @@ struct Reading {
     memory: bool,
 }
 
+impl Reading {
+    /// Reads the server now. The reading is dated at the middle of the read: through a
+    /// remote engine a read is a round trip, and the engine samples somewhere within it.
+    async fn now(server: &Server, memory: bool) -> Result<Reading> {
+        let before = monotonic_now();
+        let usage = server.usage().await?;
+        let after = monotonic_now();
+        Ok(Reading {
+            at: before + after.saturating_sub(before) / 2,
+            usage,
+            memory,
+        })
+    }
+}
+
 /// One measured repetition in `round`: oha for the matrix's duration while the server's CPU
 /// time and CFS counters are read every [`SAMPLE_INTERVAL`] and its memory every 100 ms;
 /// the server's figures are then taken over oha's own load window.
@@ -773,31 +942,28 @@ async fn repetition(member: &Member, matrix: &Matrix, round: u32) -> Result<Repe
     let server = &member.server;
     server.reset_memory_peak()?;
     let started = provenance::now_rfc3339();
-    let mut readings = vec![Reading {
-        at: monotonic_now(),
-        usage: server.usage()?,
-        memory: true,
-    }];
+    let mut readings = vec![Reading::now(server, true).await?];
     let load = load(matrix, member, matrix.duration);
     let generator = loadgen::run(&load);
     tokio::pin!(generator);
-    let mut tick = tokio::time::interval(SAMPLE_INTERVAL);
+    let mut tick = tokio::time::interval(if server.reads_through_engine() {
+        ENGINE_SAMPLE_INTERVAL
+    } else {
+        SAMPLE_INTERVAL
+    });
+    // A reading that takes longer than the interval delays the next rather than bunching up.
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let run = loop {
         tokio::select! {
             run = &mut generator => break run?,
-            _ = tick.tick() => readings.push(Reading {
-                at: monotonic_now(),
-                usage: server.usage()?,
-                memory: readings.len() % MEMORY_EVERY == 0,
-            }),
+            _ = tick.tick() => {
+                let memory = readings.len() % MEMORY_EVERY == 0;
+                readings.push(Reading::now(server, memory).await?);
+            }
         }
     };
-    readings.push(Reading {
-        at: monotonic_now(),
-        usage: server.usage()?,
-        memory: false,
-    });
-    let peak = server.memory_peak()?;
+    readings.push(Reading::now(server, false).await?);
+    let peak = server.memory_peak().await?;
 
     let load_report = run.report;
     let (start, end) = (run.window_start, run.window_start + run.window);

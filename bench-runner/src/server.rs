@@ -1,9 +1,12 @@
 //! A service under load: started in a container with CPU and memory limits (the `docker`
 //! backend) or as a local process pinned to CPUs (the `process` backend), checked for
 //! readiness, read for CPU and memory while it serves, and stopped with SIGTERM.
+//!
+//! A container of a local engine is read from its cgroup files; one on a remote engine's
+//! machine, whose files are out of reach, through the engine's stats API.
 
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -14,7 +17,7 @@ use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
     CreateContainerOptionsBuilder, InspectContainerOptions, LogsOptionsBuilder,
-    StopContainerOptionsBuilder,
+    StatsOptionsBuilder, StopContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 use nix::sys::signal::{Signal, kill};
@@ -47,8 +50,15 @@ pub struct Limits {
 /// How to start a service beyond its limits.
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
-    /// The loopback port to bind; a free one when `None`.
+    /// The port to bind; one free on this machine when `None` (on a remote engine's machine
+    /// it may be taken, and the start then fails rather than measure something else).
     pub port: Option<u16>,
+    /// The address the service binds and is loaded at (`--target-host`); 127.0.0.1 when
+    /// `None`.
+    pub host: Option<IpAddr>,
+    /// Read a container's CPU time and memory through the engine's stats API instead of its
+    /// cgroup files: its engine is another machine.
+    pub stats_from_engine: bool,
     /// More environment variables for the service (`INSTANCE`).
     pub env: Vec<(&'static str, String)>,
 }
@@ -98,7 +108,7 @@ enum Kind {
     Container {
         docker: Docker,
         guard: ContainerGuard,
-        usage: UsageFiles,
+        usage: UsageSource,
         pid: u32,
     },
     Process {
@@ -108,7 +118,8 @@ enum Kind {
 }
 
 impl Server {
-    /// Starts `target` on a free loopback port with `limits`, and `labels` on a container.
+    /// Starts `target` on a free loopback port with `limits`, and `labels` on a container; a
+    /// container's usage is read from its cgroup files (a local engine).
     pub async fn start(
         docker: Option<&Docker>,
         target: &Target,
@@ -130,9 +141,10 @@ impl Server {
             Some(port) => port,
             None => free_port()?,
         };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let ip = options.host.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let addr = SocketAddr::new(ip, port);
         let mut env = vec![
-            ("BIND_ADDR", "127.0.0.1".to_owned()),
+            ("BIND_ADDR", ip.to_string()),
             ("PORT", port.to_string()),
             ("WORKERS", limits.workers.to_string()),
             (
@@ -144,7 +156,8 @@ impl Server {
         match target {
             Target::Image(image) => {
                 let docker = docker.context("the docker backend needs an engine")?;
-                start_container(docker, image, limits, labels, &env, addr).await
+                let stats_from_engine = options.stats_from_engine;
+                start_container(docker, image, limits, labels, &env, addr, stats_from_engine).await
             }
             Target::Binary(binary) => start_process(binary, limits, &env, addr),
         }
@@ -177,18 +190,36 @@ impl Server {
     /// charge (page cache included), or a process's `VmHWM`. Since the last
     /// [`Server::reset_memory_peak`] where the kernel allows one (cgroup v1, processes), since
     /// the start otherwise.
-    pub fn memory_peak(&self) -> Result<Option<u64>> {
+    /// Through the engine's stats API, the peak the engine reports (cgroup v1), never reset.
+    pub async fn memory_peak(&self) -> Result<Option<u64>> {
         match &self.kind {
-            Kind::Container { usage, .. } => usage.peak(),
+            Kind::Container {
+                usage: UsageSource::Cgroup(files),
+                ..
+            } => files.peak(),
+            Kind::Container {
+                usage: UsageSource::Engine,
+                docker,
+                guard,
+                ..
+            } => Ok(engine_reading(docker, guard.id()).await?.peak),
             Kind::Process { pid, .. } => process_peak(*pid).map(Some),
         }
     }
 
     /// Starts a new high-water mark, where the kernel allows it: `memory.max_usage_in_bytes`
-    /// on cgroup v1, `clear_refs` for a process. cgroup v2 keeps its peak since the start.
+    /// on cgroup v1, `clear_refs` for a process. cgroup v2 keeps its peak since the start, and
+    /// so does a container read through the engine's stats API.
     pub fn reset_memory_peak(&self) -> Result<()> {
         match &self.kind {
-            Kind::Container { usage, .. } => usage.reset_peak(),
+            Kind::Container {
+                usage: UsageSource::Cgroup(files),
+                ..
+            } => files.reset_peak(),
+            Kind::Container {
+                usage: UsageSource::Engine,
+                ..
+            } => Ok(()),
             Kind::Process { pid, .. } => {
                 let path = format!("/proc/{pid}/clear_refs");
                 std::fs::write(&path, "5").with_context(|| format!("could not write {path}"))
@@ -222,7 +253,7 @@ impl Server {
         }
     }
 
-    /// The service's main process id, as the host sees it.
+    /// The service's main process id, as the machine it runs on sees it.
     pub fn pid(&self) -> u32 {
         match &self.kind {
             Kind::Container { pid, .. } | Kind::Process { pid, .. } => *pid,
@@ -230,11 +261,32 @@ impl Server {
     }
 
     /// The service's CPU time and memory now.
-    pub fn usage(&self) -> Result<Usage> {
+    pub async fn usage(&self) -> Result<Usage> {
         match &self.kind {
-            Kind::Container { usage, .. } => usage.read(),
+            Kind::Container {
+                usage: UsageSource::Cgroup(files),
+                ..
+            } => files.read(),
+            Kind::Container {
+                usage: UsageSource::Engine,
+                docker,
+                guard,
+                ..
+            } => Ok(engine_reading(docker, guard.id()).await?.usage),
             Kind::Process { pid, .. } => process_usage(*pid),
         }
+    }
+
+    /// Whether [`Server::usage`] asks the engine (a request over the network) rather than
+    /// reading files here.
+    pub fn reads_through_engine(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Container {
+                usage: UsageSource::Engine,
+                ..
+            }
+        )
     }
 
     /// Stops the service with SIGTERM (SIGKILL after its grace period and a margin) and
@@ -299,6 +351,7 @@ async fn start_container(
     labels: &HashMap<String, String>,
     env: &[(&str, String)],
     addr: SocketAddr,
+    stats_from_engine: bool,
 ) -> Result<Server> {
     let memory = i64::try_from(limits.memory_bytes).context("memory limit too large")?;
     let body = ContainerCreateBody {
@@ -338,7 +391,11 @@ async fn start_container(
         .filter(|&pid| pid > 0)
         .ok_or_else(|| anyhow!("the container of {image} has no process"))?;
     let pid = u32::try_from(pid).context("the container's process id is out of range")?;
-    let usage = UsageFiles::of_pid(pid)?;
+    let usage = if stats_from_engine {
+        UsageSource::Engine
+    } else {
+        UsageSource::Cgroup(UsageFiles::of_container(pid, guard.id())?)
+    };
     Ok(Server {
         addr,
         started,
@@ -454,6 +511,74 @@ fn hello_ok(addr: SocketAddr) -> bool {
     matches!(attempt(), Ok(true))
 }
 
+/// Where a container's CPU time and memory are read.
+#[derive(Debug)]
+enum UsageSource {
+    /// Its cgroup's files, on this machine.
+    Cgroup(UsageFiles),
+    /// The engine's stats API: the container runs on another machine.
+    Engine,
+}
+
+/// One reading of the engine's stats API.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EngineReading {
+    pub usage: Usage,
+    /// The cgroup's memory high-water mark since the container started (`max_usage`,
+    /// cgroup v1 only).
+    pub peak: Option<u64>,
+}
+
+/// Reads container `id`'s CPU time, memory and CFS counters through the engine's stats API,
+/// `one-shot` (API 1.41): the engine answers from one sample at once rather than waiting for
+/// a second one. The figures are the cgroup's, as the files would give them.
+///
+/// # Errors
+/// When the engine does not answer or leaves a figure out.
+pub async fn engine_reading(docker: &Docker, id: &str) -> Result<EngineReading> {
+    let options = StatsOptionsBuilder::new()
+        .stream(false)
+        .one_shot(true)
+        .build();
+    let stats = docker
+        .stats(id, Some(options))
+        .next()
+        .await
+        .context("the engine sent no stats for the service's container")?
+        .context("could not read the service's stats from the engine")?;
+    let cpu = stats
+        .cpu_stats
+        .context("the engine's stats have no cpu_stats")?;
+    let cpu_ns = cpu
+        .cpu_usage
+        .and_then(|usage| usage.total_usage)
+        .context("the engine's stats have no cpu_stats.cpu_usage.total_usage")?;
+    let throttling = cpu.throttling_data.map(|data| Throttling {
+        periods: data.periods.unwrap_or(0),
+        throttled_periods: data.throttled_periods.unwrap_or(0),
+        throttled_us: data.throttled_time.unwrap_or(0) / 1_000,
+    });
+    let memory = stats
+        .memory_stats
+        .context("the engine's stats have no memory_stats")?;
+    let anon_bytes = memory
+        .stats
+        .as_ref()
+        .and_then(|stat| stat.get("anon").or_else(|| stat.get("total_rss")))
+        .copied()
+        .context(
+            "the engine's memory_stats.stats have neither anon (cgroup v2) nor total_rss (v1)",
+        )?;
+    Ok(EngineReading {
+        usage: Usage {
+            cpu: Duration::from_nanos(cpu_ns),
+            anon_bytes,
+            throttling,
+        },
+        peak: memory.max_usage,
+    })
+}
+
 /// The cgroup files of a container, found from its main process's `/proc/<pid>/cgroup`;
 /// cgroup v1 (Debian's Docker here) and v2.
 #[derive(Debug, Clone)]
@@ -471,10 +596,23 @@ struct UsageFiles {
 }
 
 impl UsageFiles {
-    fn of_pid(pid: u32) -> Result<Self> {
+    /// The files of container `id`, whose main process is `pid` on this machine. The
+    /// cgroup's path must name the container (`/docker/<id>`, `docker-<id>.scope`): an engine
+    /// that looks local but is not (a socket or port forwarded from another machine) would
+    /// otherwise have another process's files read.
+    fn of_container(pid: u32, id: &str) -> Result<Self> {
         let path = format!("/proc/{pid}/cgroup");
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("could not read {path}"))?;
+        let not_here = || {
+            anyhow!(
+                "process {pid} on this machine is not container {id}: the engine at {} runs \
+                 on another machine; give --target-host that machine's address",
+                crate::docker::engine_address()
+            )
+        };
+        let text = std::fs::read_to_string(&path).map_err(|_| not_here())?;
+        if !text.contains(id) {
+            return Err(not_here());
+        }
         Self::from_proc_cgroup(&text, Path::new("/sys/fs/cgroup"))
             .with_context(|| format!("could not find the cgroup files of process {pid}"))
     }

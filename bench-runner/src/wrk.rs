@@ -48,7 +48,8 @@ const EXIT_GRACE: Duration = Duration::from_secs(30);
 /// One wrk run: what wrk is asked to do.
 #[derive(Debug, Clone)]
 pub struct WrkLoad {
-    /// What every request gets; its host must be a loopback address.
+    /// What every request gets; its host must be an IP address: loopback, or the
+    /// `--target-host` the run resolved once and checked against its engine.
     pub url: String,
     pub connections: u32,
     /// How long the load lasts, to the millisecond (wrk's `-d` knows only whole seconds).
@@ -124,7 +125,7 @@ fn timeout_secs(duration: Duration) -> u64 {
 /// wrk's arguments, program name not included, for `load` on `threads` threads with the
 /// report script at `script`.
 pub fn wrk_args(load: &WrkLoad, threads: u32, script: &Path) -> Result<Vec<String>> {
-    check_loopback(&load.url)?;
+    check_url(&load.url)?;
     ensure!(
         load.connections > 0,
         "a wrk run needs at least one connection, not 0"
@@ -157,21 +158,18 @@ pub fn wrk_args(load: &WrkLoad, threads: u32, script: &Path) -> Result<Vec<Strin
     Ok(args)
 }
 
-/// Refuses a URL whose host is not a loopback address: load targets 127.0.0.1 only.
-fn check_loopback(url: &str) -> Result<()> {
+/// Refuses a URL whose host is not an IP address: wrk would resolve a name at every start,
+/// and the run loads the one address it checked and recorded (127.0.0.1, or a remote
+/// engine's `--target-host`).
+fn check_url(url: &str) -> Result<()> {
     let parsed = url::Url::parse(url).with_context(|| format!("invalid wrk URL '{url}'"))?;
     ensure!(
         parsed.scheme() == "http",
         "wrk URL '{url}' is not http://: benchlab loads plain HTTP/1.1"
     );
-    let loopback = match parsed.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
     ensure!(
-        loopback,
-        "wrk URL '{url}' does not target a loopback address such as 127.0.0.1"
+        matches!(parsed.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))),
+        "wrk URL '{url}' does not target an IP address such as 127.0.0.1"
     );
     Ok(())
 }
@@ -423,8 +421,8 @@ mod tests {
             wrk_args(&load, 1, script).unwrap_err().to_string()
         };
         assert_eq!(
-            refused(|l| l.url = "http://10.0.0.1/hello".to_owned()),
-            "wrk URL 'http://10.0.0.1/hello' does not target a loopback address such as 127.0.0.1"
+            refused(|l| l.url = "http://localhost/hello".to_owned()),
+            "wrk URL 'http://localhost/hello' does not target an IP address such as 127.0.0.1"
         );
         assert!(refused(|l| l.url = "https://127.0.0.1/".to_owned()).contains("not http://"));
         assert!(refused(|l| l.url = "127.0.0.1:80".to_owned()).starts_with("invalid wrk URL"));

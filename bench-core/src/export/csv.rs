@@ -1,8 +1,9 @@
 //! `results.csv`: one row per recorded cell with every summary column and its flags, for
 //! spreadsheets and plotting. Exact values; an empty field is a value that does not exist
-//! (no 2xx response, no repetition, not a calibration cell).
+//! (no 2xx response, no repetition, not a calibration cell, no Fargate size for the quota).
 
 use crate::compare::Member;
+use crate::fargate::cost::{CellCost, Platform};
 use crate::results::{CellResult, Flag, Outcome, RunResults};
 use crate::stats::Spread;
 
@@ -37,6 +38,9 @@ pub const CSV_COLUMNS: &[&str] = &[
     "of_baseline_ci_high",
     "versus_baseline",
     "rate_per_vcpu",
+    "fargate_size",
+    "usd_per_million_x86",
+    "usd_per_million_arm",
     "latency_count",
     "latency_p50_us",
     "latency_p90_us",
@@ -77,7 +81,7 @@ pub fn csv(results: &RunResults) -> String {
             .comparisons
             .iter()
             .find_map(|group| group.member(&cell.id));
-        let row = row(cell, member);
+        let row = row(cell, member, results.cost(cell).as_ref());
         debug_assert_eq!(row.len(), CSV_COLUMNS.len());
         row
     });
@@ -119,7 +123,8 @@ fn spread3(spread: Option<&Spread>) -> [String; 3] {
     ]
 }
 
-fn row(result: &CellResult, member: Option<&Member>) -> Vec<String> {
+/// `cost` is the cell's at the run's prices, `None` when it has none.
+fn row(result: &CellResult, member: Option<&Member>, cost: Option<&CellCost>) -> Vec<String> {
     let cell = &result.cell;
     let summary = result.summary.as_ref();
     let (status, stage, reason) = match &result.outcome {
@@ -180,6 +185,12 @@ fn row(result: &CellResult, member: Option<&Member>) -> Vec<String> {
             .unwrap_or_default(),
     );
     row.push(opt(summary.and_then(|s| s.rate_per_vcpu)));
+    // The size is known whether or not the cell has a cost.
+    let size = cell.cpu_quota().and_then(|quota| quota.fargate_size());
+    row.push(size.map(|s| s.to_string()).unwrap_or_default());
+    for platform in Platform::ALL {
+        row.push(opt(cost.map(|c| c.on(platform).median)));
+    }
     let latency = summary.and_then(|s| s.latency);
     row.push(latency.map(|l| l.count.to_string()).unwrap_or_default());
     row.push(opt(latency.map(|l| l.p50_us)));

@@ -1,8 +1,9 @@
 //! `results.md`: what a person reads first. A warning first when the runner fell back to
 //! bare processes; the provenance and the method in a few lines; then a table per comparison
 //! group (the cells of one quota, endpoint and load, which ran interleaved), with each cell's
-//! median and interval, its rate against hyper's round by round, its latency from the HDR
-//! histogram of every request, throttling, CPU and memory; the image and startup tables; and
+//! median and interval, its rate against hyper's round by round, what a million 2xx cost on
+//! the Fargate size of its quota, its latency from the HDR histogram of every request,
+//! throttling, CPU and memory; the image and startup tables; and
 //! notes: every flag a cell carries is a numbered note, and each kind of flag that occurs is
 //! explained once, with what to do about it.
 
@@ -10,6 +11,7 @@ use std::fmt::Write as _;
 
 use crate::catalog::Backend;
 use crate::compare::{BASELINE, Relation};
+use crate::fargate::cost::{CellCost, Platform, PriceTable, Prices};
 use crate::plan::{Cell, GroupKey, Matrix};
 use crate::results::{
     CLIFF_STALLED_SHARE, CellResult, CellSummary, Flag, FlagKind, NOISY_CV, Outcome, Provenance,
@@ -168,6 +170,9 @@ fn header(out: &mut String, results: &RunResults) {
         );
     }
     provenance_lines(out, p, &format!("oha {}", p.oha_version));
+    if m.backend == Backend::Docker {
+        prices_line(out, results.prices());
+    }
     sessions(out, results);
     out.push('\n');
 
@@ -199,6 +204,46 @@ fn header(out: &mut String, results: &RunResults) {
         out,
         "Each rate is the median of the 2xx responses per second over the repetitions, with its 95 % interval ({INTERVAL_METHOD}; none below six repetitions). **% of {BASELINE}** is the median over rounds of the cell's rate over {BASELINE}'s on the same base in the same round, with the same kind of interval: the figure that carries from one machine to another. A difference is called one only when its interval excludes 100 %; otherwise the table says \"no significant difference\". Latencies are those of 2xx responses, from one HDR histogram of every request of every repetition; \"p99 by repetition\" is the range of the repetitions' own p99. CPU is measured over oha's load window. Memory: **anon** is the anonymous memory (heap and stacks, no page cache) under load; **peak** is the kernel's high-water mark for the container's cgroup, page cache included (for a process, its peak RSS).\n"
     );
+    if m.backend == Backend::Docker {
+        out.push_str("**USD/M 2xx** is what a million 2xx responses cost on AWS Fargate at the cell's median rate: the price of the Fargate size that holds the cell's quota and memory (named under each heading; a task is billed for its size, not for what it uses) over the time a million take, on Linux x86 and on ARM, with the rate's interval turned into the cost's. List prices only: no Savings Plans or Spot, no load balancer, NAT or data transfer, no one-minute minimum.\n\n");
+    }
+}
+
+/// The price table's line of the provenance: whose prices, checked when, from which file.
+fn prices_line(out: &mut String, prices: &Prices) {
+    let t = &prices.table;
+    let _ = writeln!(
+        out,
+        "Prices: Fargate list prices of {} in {}, checked {}, from `{}`.",
+        t.region, t.currency, t.checked, prices.file
+    );
+}
+
+/// Under a heading: the Fargate size the group's cells are priced at and its hourly prices,
+/// or why they have no cost.
+fn size_line(out: &mut String, group: &GroupKey, table: &PriceTable) {
+    match group.cpu.fargate_size() {
+        Some(size) => {
+            // `USD 0.0247 an hour on x86, 0.0198 on arm`.
+            let hourly: Vec<String> = Platform::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, &p)| {
+                    let price = usd(table.rates(p).hourly(&size));
+                    match i {
+                        0 => format!("{} {price} an hour on {}", table.currency, p.name()),
+                        _ => format!("{price} on {}", p.name()),
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "Priced as Fargate **{size}**: {}.\n",
+                hourly.join(", ")
+            );
+        }
+        None => out.push_str("No Fargate size holds this quota and memory: no cost.\n\n"),
+    }
 }
 
 fn sessions(out: &mut String, results: &RunResults) {
@@ -273,6 +318,9 @@ fn group_table(
     let m = &results.matrix;
     let quota = m.backend == Backend::Docker;
     let _ = writeln!(out, "## {}\n", group_heading(m, group));
+    if quota {
+        size_line(out, group, &results.prices().table);
+    }
     let comparison = results
         .comparisons
         .iter()
@@ -287,13 +335,14 @@ fn group_table(
     out.push_str("| framework | base | 2xx req/s (95 % interval) | % of hyper (95 % interval) |");
     if quota {
         out.push_str(" per vCPU |");
+        out.push_str(COST_HEADER);
     }
     out.push_str(" p50 | p90 | p99 | p99.9 | max | p99 by repetition |");
     if quota {
         out.push_str(" throttled periods |");
     }
     out.push_str(" server CPU | CPU µs/req | anon | peak |\n");
-    let columns = 14 + if quota { 2 } else { 0 };
+    let columns = 14 + if quota { 4 } else { 0 };
     out.push_str("| --- | --- |");
     for _ in 2..columns {
         out.push_str(" ---: |");
@@ -337,6 +386,7 @@ fn group_table(
                 " {} |",
                 summary.rate_per_vcpu.map_or_else(|| "–".to_owned(), rate)
             );
+            cost_cells(out, results.cost(result).as_ref());
         }
         latency_cells(out, summary);
         let _ = write!(out, " {} |", p99_range(summary));
@@ -379,15 +429,28 @@ fn rate_table(
 ",
         group_heading(m, group)
     );
+    let quota = m.backend == Backend::Docker;
+    if quota {
+        size_line(out, group, &results.prices().table);
+    }
     out.push_str("**Fixed rate** (oha `-q` with `--latency-correction`): requests are scheduled at the target rate whatever the answers do, and each latency runs from when its request was due, so a stall is charged to every request it delayed. The achieved rate is 2xx responses over the scheduled window.\n\n");
-    out.push_str("| framework | base | target req/s | achieved 2xx req/s (95 % interval) | of target | p50 | p90 | p99 | p99.9 | max | p99 by repetition | failed | server CPU | CPU µs/req |\n");
+    out.push_str(
+        "| framework | base | target req/s | achieved 2xx req/s (95 % interval) | of target |",
+    );
+    if quota {
+        out.push_str(COST_HEADER);
+    }
+    out.push_str(
+        " p50 | p90 | p99 | p99.9 | max | p99 by repetition | failed | server CPU | CPU µs/req |\n",
+    );
+    let columns = 14 + if quota { 2 } else { 0 };
     out.push_str("| --- | --- |");
-    for _ in 2..14 {
+    for _ in 2..columns {
         out.push_str(" ---: |");
     }
     out.push('\n');
     for cell in cells {
-        let Some((result, summary, marker)) = row_start(out, results, cell, 14, notes) else {
+        let Some((result, summary, marker)) = row_start(out, results, cell, columns, notes) else {
             continue;
         };
         let targets: Vec<f64> = result
@@ -408,6 +471,9 @@ fn rate_table(
                 |t| format!("{:.1} %", estimate.median / t * 100.0)
             ),
         );
+        if quota {
+            cost_cells(out, results.cost(result).as_ref());
+        }
         latency_cells(out, summary);
         let failed: u64 = result.repetitions.iter().map(|r| r.load.failed()).sum();
         let _ = writeln!(
@@ -421,6 +487,30 @@ fn rate_table(
         );
     }
     out.push('\n');
+    if quota {
+        out.push_str("USD/M 2xx of a fixed rate is priced at the rate achieved: a task held below its capacity costs more per request, and that is what a service at this load pays.\n\n");
+    }
+}
+
+/// The cost columns' headings, one per platform.
+const COST_HEADER: &str = " USD/M 2xx x86 (95 % interval) | USD/M 2xx arm (95 % interval) |";
+
+/// A cell's cost per million 2xx on each platform, with its interval: two cells, `–` for
+/// none.
+fn cost_cells(out: &mut String, cost: Option<&CellCost>) {
+    for platform in Platform::ALL {
+        match cost.map(|c| c.on(platform)) {
+            Some(estimate) => {
+                let _ = write!(
+                    out,
+                    " {}{} |",
+                    usd(estimate.median),
+                    interval(estimate.interval, usd)
+                );
+            }
+            None => out.push_str(" – |"),
+        }
+    }
 }
 
 /// The cross-check: the same service loaded by both generators in the same rounds.
@@ -603,6 +693,25 @@ fn rate(value: f64) -> String {
     }
 }
 
+/// An amount of money with three significant digits, however small: `0.000114`, `0.0107`,
+/// `1.23`, `123`.
+fn usd(value: f64) -> String {
+    let decimals = |magnitude: i32| (2 - magnitude).max(0) as usize;
+    let mut magnitude = if value > 0.0 {
+        value.log10().floor() as i32
+    } else {
+        0
+    };
+    // 0.09996 rounds up to the next power of ten: 0.100, not 0.1000.
+    let rounded: f64 = format!("{value:.*}", decimals(magnitude))
+        .parse()
+        .unwrap_or(value);
+    if rounded >= 10f64.powi(magnitude + 1) {
+        magnitude += 1;
+    }
+    format!("{value:.*}", decimals(magnitude))
+}
+
 /// Where and from what a run was measured, one line each: the machine, its cgroup and CPUs,
 /// the commit, lock file, toolchain and `tools` (the load tools' versions), the frameworks'
 /// versions. Shared by every results file that carries a [`Provenance`].
@@ -616,6 +725,19 @@ pub(crate) fn provenance_lines(out: &mut String, p: &Provenance, tools: &str) {
         "Started {} on `{}`: {}, {} cores, kernel {}, {docker}.",
         p.started, p.host, p.cpu_model, p.cores, p.kernel
     );
+    if let Some(engine) = &p.engine {
+        let tls = if engine.tls { " over TLS" } else { "" };
+        let target = p.target_host.as_deref().unwrap_or("127.0.0.1");
+        let _ = match &engine.remote_machine {
+            None => writeln!(out, "Engine `{}`{tls}; load to {target}.", engine.address),
+            Some(machine) => writeln!(
+                out,
+                "Engine `{}`{tls} on another machine, where the services ran: {machine}; the \
+                 load went to {target} over the network from the machine above.",
+                engine.address
+            ),
+        };
+    }
     let _ = writeln!(
         out,
         "cgroup {}; {}; frequency governor: {}.",
@@ -696,5 +818,13 @@ mod tests {
         assert_eq!(ms(1_002_000.0), "1002 ms");
         assert_eq!(micros(10.43), "10.4");
         assert_eq!(mib(3 << 20), "3.0 MiB");
+        let amounts: Vec<String> = [0.000_114_3, 0.010_72, 0.099_96, 1.234, 123.4, 4321.0]
+            .into_iter()
+            .map(usd)
+            .collect();
+        assert_eq!(
+            amounts,
+            ["0.000114", "0.0107", "0.100", "1.23", "123", "4321"]
+        );
     }
 }

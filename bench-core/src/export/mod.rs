@@ -4,7 +4,9 @@
 //! report`).
 //!
 //! JSON and CSV carry exact values in the units their names say (`_us`, `_bytes`,
-//! `_percent`); markdown rounds to human units (k req/s, ms, MiB).
+//! `_percent`, `usd_`); markdown rounds to human units (k req/s, ms, MiB, three significant
+//! digits of USD). Costs are derived here, from each cell's median rate and the price table
+//! the results record, never stored.
 
 pub(crate) mod csv;
 mod html;

@@ -177,6 +177,7 @@ pub(crate) fn sample() -> RunResults {
                 base_provenance: "none (scratch)".to_owned(),
             },
         ],
+        ..Provenance::default()
     };
     let mut results = RunResults::new(provenance, matrix.clone());
     results.sessions.push(Session {
@@ -353,6 +354,10 @@ fn a_fallback_to_processes_is_said_first_and_claims_no_quota() {
         "nothing to be bound against"
     );
     assert!(
+        !markdown.contains("USD") && !markdown.contains("Fargate"),
+        "a process has no Fargate size, so no cost:\n{markdown}"
+    );
+    assert!(
         results
             .cells
             .iter()
@@ -465,4 +470,105 @@ fn every_load_shape_in_markdown_and_csv() {
     );
     insta::assert_snapshot!(markdown);
     insta::assert_snapshot!(csv(&results));
+}
+
+/// The cost columns of `results.csv`: the size, x86 and ARM, per cell id.
+fn costs(results: &RunResults) -> Vec<(String, String, String, String)> {
+    let csv = csv(results);
+    let mut reader = ::csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (id, size, x86, arm) = (
+        column("id"),
+        column("fargate_size"),
+        column("usd_per_million_x86"),
+        column("usd_per_million_arm"),
+    );
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (
+                r[id].to_owned(),
+                r[size].to_owned(),
+                r[x86].to_owned(),
+                r[arm].to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn costs_follow_the_recorded_prices() {
+    let mut results = sample();
+    let before = costs(&results);
+    let axum = &before[0];
+    assert_eq!(axum.0, "axum/scratch/0.5cpu/hello/c1");
+    assert_eq!(axum.1, "0.5 vCPU / 1 GB");
+    // 6,100 2xx/s on 0.5 vCPU / 1 GB: (0.5 × 0.04048 + 1 × 0.004445) ÷ 3600 ÷ 6100 × 10⁶.
+    let x86: f64 = axum.2.parse().unwrap();
+    assert!(
+        (x86 - 0.024685 / 3600.0 / 6100.0 * 1e6).abs() < 1e-12,
+        "{x86}"
+    );
+
+    let mut doubled = results.prices().clone();
+    doubled.file = "doubled.toml".to_owned();
+    for rates in [&mut doubled.table.linux_x86, &mut doubled.table.linux_arm] {
+        rates.per_vcpu_hour *= 2.0;
+        rates.per_gb_hour *= 2.0;
+    }
+    results.prices = Some(doubled);
+    let after = costs(&results);
+    for (old, new) in before.iter().zip(&after) {
+        assert_eq!((&old.0, &old.1), (&new.0, &new.1));
+        for (was, is) in [(&old.2, &new.2), (&old.3, &new.3)] {
+            match (was.parse::<f64>(), is.parse::<f64>()) {
+                (Ok(was), Ok(is)) => assert!((is / was - 2.0).abs() < 1e-12, "{}", old.0),
+                _ => assert!(was.is_empty() && is.is_empty(), "{}", old.0),
+            }
+        }
+    }
+    assert!(markdown(&results).contains(
+        "Prices: Fargate list prices of us-east-1 in USD, checked 2026-11-26, from `doubled.toml`."
+    ),);
+
+    // Older results recorded no prices: they are priced at the built-in table.
+    results.prices = None;
+    assert_eq!(costs(&results), before);
+}
+
+#[test]
+fn a_quota_larger_than_any_fargate_size_has_no_cost() {
+    let matrix = Matrix {
+        frameworks: vec![Framework::Axum],
+        cpus: vec![CpuQuota::fargate(32.0)],
+        connections: vec![64],
+        endpoints: vec![Endpoint::Hello],
+        repetitions: 6,
+        rates: Vec::new(),
+        cross_check: Vec::new(),
+        ..Matrix::default()
+    };
+    let mut results = RunResults::new(Provenance::default(), matrix.clone());
+    for cell in matrix.cells() {
+        let reps = rounds(DRIFT, 90_000.0, 900.0, 300.0, 99.0, 4, 0);
+        results.record(CellResult::measured(cell, reps, Lifecycle::default()));
+    }
+    let markdown = markdown(&results);
+    assert!(
+        markdown.contains("No Fargate size holds this quota and memory: no cost."),
+        "{markdown}"
+    );
+    let row = markdown
+        .lines()
+        .find(|l| l.starts_with("| axum | scratch |"))
+        .unwrap();
+    assert!(row.contains(" 2.81k | – | – |"), "{row}");
+    let costs = costs(&results);
+    assert_eq!(costs.len(), 1);
+    assert_eq!(
+        (&costs[0].1, &costs[0].2, &costs[0].3),
+        (&String::new(), &String::new(), &String::new())
+    );
 }

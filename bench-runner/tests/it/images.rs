@@ -11,7 +11,7 @@ use bench_runner::binaries::Binary;
 use bench_runner::images::{self, ImageOptions};
 use bench_runner::server::{Limits, Server, Target};
 use bench_runner::workspace::Workspace;
-use bench_runner::{artifacts, lab};
+use bench_runner::{artifacts, lab, output};
 
 use crate::support::{self, Sweep, TEST_LABEL, TEST_REPOSITORY};
 
@@ -82,7 +82,7 @@ async fn every_image_serves_hello_as_nonroot() {
     }
     // The tables and the size chart, as `bench-runner images` writes them.
     let tables = tempfile::tempdir().expect("a temporary directory");
-    lab::write_tables(tables.path(), &rows).expect("the tables are written");
+    output::write_image_tables(tables.path(), &rows).expect("the tables are written");
     let markdown = std::fs::read_to_string(tables.path().join("images.md")).expect("images.md");
     assert!(
         markdown.contains("](image-sizes.svg)"),

@@ -203,12 +203,26 @@ pub struct Response {
 
 /// `GET path` over HTTP/1.1 to `addr` (a loopback address), with `Connection: close`.
 pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<Response> {
+    get_with(addr, path, &[]).await
+}
+
+/// [`get`] with more request headers.
+pub async fn get_with(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<Response> {
     assert!(
         addr.ip().is_loopback(),
         "tests only talk to loopback: {addr}"
     );
     let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    let headers: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{headers}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await?;

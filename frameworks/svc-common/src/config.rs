@@ -26,9 +26,11 @@ pub struct Config {
     pub instance: Option<Instance>,
 }
 
-const DEFAULT_PORT: u16 = 8080;
+/// `PORT` when unset: the port the images expose.
+pub const DEFAULT_PORT: u16 = 8080;
 const DEFAULT_BIND_ADDR: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
-const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// `SHUTDOWN_GRACE_MS` when unset.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// What `INSTANCE` must be: an [`Instance`] (the tests pin the limit to
 /// [`crate::instance::MAX_LEN`]).
 const INSTANCE_EXPECTED: &str =

@@ -2,11 +2,13 @@
 //!
 //! The contract (see `frameworks/README.md`) is implemented here once: the reply for each
 //! route ([`reply`]), the environment configuration ([`config`]), the `X-Instance` header
-//! ([`instance`]) and the process life cycle: runtime, startup line and graceful shutdown
-//! ([`lifecycle`]). A framework crate routes requests to these functions and turns a [`Reply`]
-//! into its own response type.
+//! ([`instance`]), the process life cycle: runtime, startup line and graceful shutdown
+//! ([`lifecycle`]), and the binary's own health probe, `<binary> health` ([`health`]). A
+//! framework crate routes requests to these functions and turns a [`Reply`] into its own
+//! response type.
 
 pub mod config;
+pub mod health;
 pub mod instance;
 pub mod lifecycle;
 pub mod reply;

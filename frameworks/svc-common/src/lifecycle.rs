@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::Config;
+use crate::{Config, health};
 
 /// Who a service is: its binary, the framework it runs on and that framework's locked
 /// version (from the build script, see `svc-build`). A service crate gets its own with
@@ -26,16 +26,40 @@ impl Service {
     /// The configuration from the environment; on a bad value, prints one line naming the
     /// variable and the value and exits with status 2. Every service calls it first, before
     /// serving: it makes `INSTANCE` the process's instance, which every reply then names
-    /// (see [`crate::instance`]).
+    /// (see [`crate::instance`]). Started as `<binary> health`, the process probes the
+    /// service on its port instead and exits (see [`crate::health`]), so every framework has
+    /// the probe through this one call.
     pub fn config_or_exit(&self) -> Config {
         let config = Config::from_env().unwrap_or_else(|err| {
             eprintln!("{}: {err}", self.binary);
             std::process::exit(2)
         });
+        if health::requested() {
+            self.probe_and_exit(&config);
+        }
         if let Some(instance) = &config.instance {
             crate::instance::install(instance);
         }
         config
+    }
+
+    /// `<binary> health`: one `GET /hello` to the service configured by `config`; exits 0 on
+    /// a 200, 1 otherwise, and 2 with `PORT=0`, whose port only the service itself knows.
+    fn probe_and_exit(&self, config: &Config) -> ! {
+        if config.addr.port() == 0 {
+            eprintln!(
+                "{}: health: PORT=0 lets the service pick its port, which the probe cannot know: set PORT",
+                self.binary
+            );
+            std::process::exit(2)
+        }
+        match health::probe(health::target(config.addr)) {
+            Ok(()) => std::process::exit(0),
+            Err(err) => {
+                eprintln!("{}: health: {err}", self.binary);
+                std::process::exit(1)
+            }
+        }
     }
 
     /// The one line a service prints on start, once it is bound and ready to accept.

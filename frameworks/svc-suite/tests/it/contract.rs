@@ -434,6 +434,75 @@ pub async fn bad_environment_exits_2(package: &'static str) {
     }
 }
 
+/// Runs `<package> health` with `env` on top of the suite's environment; returns its exit
+/// code and stderr, after checking that it printed nothing on stdout.
+async fn health_probe(package: &str, env: &[(&str, &str)]) -> (Option<i32>, String) {
+    let output = command(package, env)
+        .arg("health")
+        .output()
+        .await
+        .expect("could not run the health probe");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        output.stdout.is_empty(),
+        "{package} health {env:?}: stdout {:?}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    (output.status.code(), stderr)
+}
+
+pub async fn health_probe_exits_0_while_serving_and_1_once_stopped(package: &'static str) {
+    let service = Running::start(package, &[]).await;
+    let port = service.addr.port().to_string();
+    // As the service was bound, and as a Fargate task binds it: 0.0.0.0, probed on 127.0.0.1.
+    for bind in ["127.0.0.1", "0.0.0.0"] {
+        let (code, stderr) = health_probe(package, &[("PORT", &port), ("BIND_ADDR", bind)]).await;
+        assert_eq!(
+            (code, stderr.as_str()),
+            (Some(0), ""),
+            "{package} health with BIND_ADDR={bind} PORT={port}"
+        );
+    }
+    service.signal(Signal::SIGTERM);
+    let (status, stderr) = service.exit(GRACE_LIMIT).await;
+    assert!(status.success(), "{package}: {status}; stderr: {stderr}");
+
+    let (code, stderr) = health_probe(package, &[("PORT", &port)]).await;
+    assert_eq!(
+        code,
+        Some(1),
+        "{package} health with nothing on port {port}: stderr {stderr:?}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{package}: {stderr:?}");
+    assert!(
+        stderr.starts_with(&format!(
+            "{package}: health: could not connect to 127.0.0.1:{port}"
+        )),
+        "{package}: {stderr:?}"
+    );
+}
+
+pub async fn health_probe_bad_environment_exits_2(package: &'static str) {
+    let cases = [
+        ("PORT", "x", "invalid PORT=\"x\""),
+        ("PORT", "0", "health: PORT=0"),
+        ("BIND_ADDR", "localhost", "invalid BIND_ADDR=\"localhost\""),
+    ];
+    for (var, value, message) in cases {
+        let (code, stderr) = health_probe(package, &[(var, value)]).await;
+        assert_eq!(
+            code,
+            Some(2),
+            "{package} health with {var}={value}: {stderr:?}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{package}: {stderr:?}");
+        assert!(
+            stderr.starts_with(&format!("{package}: {message}")),
+            "{package} health with {var}={value}: {stderr:?}"
+        );
+    }
+}
+
 pub async fn startup_line(package: &'static str) {
     let service = Running::start(package, &[("WORKERS", "3")]).await;
     let framework = package

@@ -26,7 +26,7 @@ macro_rules! checks {
     };
 }
 
-const CHECKS: [(&str, Check); 13] = checks![
+const CHECKS: [(&str, Check); 15] = checks![
     hello,
     sleep_replies_with_its_duration,
     sleep_waits_on_a_timer,
@@ -40,6 +40,8 @@ const CHECKS: [(&str, Check); 13] = checks![
     sigint_also_stops_gracefully,
     bad_environment_exits_2,
     startup_line,
+    health_probe_exits_0_while_serving_and_1_once_stopped,
+    health_probe_bad_environment_exits_2,
 ];
 
 fn main() -> ExitCode {
