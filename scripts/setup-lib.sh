@@ -1,5 +1,5 @@
 # Shared by the setup scripts (ensure-docker.sh, ensure-chromium.sh, ensure-wrk.sh,
-# ensure-nginx.sh, ensure-registry.sh), which source it after
+# ensure-nginx.sh, ensure-registry.sh, ensure-moto.sh), which source it after
 # setting $script to their name: messages prefixed with it, and running a command as root.
 
 say() { printf '%s: %s\n' "$script" "$*"; }

@@ -17,7 +17,9 @@
 //! - [`deploy`]: the contract of `bench-runner deploy`, [`DeployResults`](deploy::DeployResults):
 //!   what each swap of blue for green behind nginx cost ([`analyse`](deploy::analyse)), and
 //!   `deploy.json`, `deploy.md` and `deploy.csv` as strings.
-//! - [`fargate`]: Fargate's task sizes, the price table, and a cell's cost per million 2xx.
+//! - [`fargate`]: Fargate's task sizes, the price table, a cell's cost per million 2xx, the
+//!   ECS task definitions, and each launch's timeline from RunTask to the first 200.
+//! - [`ecr`]: ECR's registry host names.
 //! - [`export`]: `results.json`, `results.md` and `results.csv` as strings.
 //!
 //! The runner's IO side drives it like this:
@@ -81,6 +83,7 @@ pub mod catalog;
 pub mod charts;
 pub mod compare;
 pub mod deploy;
+pub mod ecr;
 pub mod export;
 pub mod fargate;
 pub mod images;

@@ -91,7 +91,7 @@ pub enum Command {
     /// ECS task definitions for the framework × base images at Fargate's sizes: `plan`
     /// writes them as JSON, for review, `aws ecs register-task-definition` or Terraform and
     /// CloudFormation.
-    Fargate(FargateArgs),
+    Fargate(Box<FargateArgs>),
     /// Writes the charts (charts/*.svg), report.html and results.md with the charts linked
     /// of a finished run from its results.json, as a run does when it ends; for a deploy
     /// run, deploy.md, deploy.csv and the timeline charts from its deploy.json.
@@ -441,6 +441,13 @@ pub struct PushArgs {
     #[arg(long, requires = "username")]
     pub password_stdin: bool,
 
+    /// Log in with a token from ECR's GetAuthorizationToken (the AWS credential chain, in
+    /// AWS_REGION), whatever the registry's host: an ECR host
+    /// (<account>.dkr.ecr.<region>.amazonaws.com) gets one anyway when the Docker config has
+    /// no credentials for it
+    #[arg(long, conflicts_with = "username")]
+    pub ecr: bool,
+
     /// Push only; skip the cold pulls (which save, remove and load back every image that
     /// shares a layer with the pushed ones)
     #[arg(long)]
@@ -554,10 +561,18 @@ pub enum FargateCommand {
     /// task-definitions.json (all of them in one array) and README.md (the table, and how to
     /// register and run them). Needs no engine and no AWS.
     Plan(FargatePlanArgs),
+    /// Launches each image × size as a Fargate task and times it from RunTask to the first
+    /// 200 of GET /hello, with ECS's own timeline (created, pull started and stopped,
+    /// started) in between; every task is stopped and every definition deregistered
+    /// afterwards, after an error or Ctrl-C too. Writes timeline.json, timeline.md,
+    /// timeline.csv and timeline.svg. Run it from a machine in the tasks' VPC: the probe
+    /// goes to each task's private address.
+    Run(FargateRunArgs),
 }
 
+/// What the task definitions hold, for `fargate plan` and `fargate run`.
 #[derive(Debug, Args)]
-pub struct FargatePlanArgs {
+pub struct TaskDefinitionArgs {
     /// Frameworks, comma-separated [default: all]
     #[arg(long, value_enum, value_delimiter = ',')]
     pub frameworks: Vec<Framework>,
@@ -565,11 +580,6 @@ pub struct FargatePlanArgs {
     /// Bases, comma-separated [default: all]
     #[arg(long, value_enum, value_delimiter = ',')]
     pub bases: Vec<Base>,
-
-    /// Fargate sizes, comma-separated: vCPUs with the least memory Fargate pairs with them
-    /// (0.25), or vCPUs and memory (0.25:1GB, 1:3072 in MiB)
-    #[arg(long, value_name = "SIZES", default_value = "0.25,0.5,1,2,4", value_parser = parse_fargate_sizes)]
-    pub sizes: FargateSizes,
 
     /// The registry the images were pushed to: HOST or HOST:PORT, like
     /// 123456789012.dkr.ecr.us-east-1.amazonaws.com [default: none, so images are named as
@@ -587,9 +597,24 @@ pub struct FargatePlanArgs {
     pub execution_role_arn: Option<String>,
 
     /// Send the service's output to this CloudWatch Logs group (the awslogs driver; needs
-    /// --region and --execution-role-arn)
-    #[arg(long, value_name = "GROUP", requires = "region")]
+    /// --execution-role-arn, and with `plan` --region)
+    #[arg(long, value_name = "GROUP")]
     pub log_group: Option<String>,
+
+    /// The port the service binds in the task
+    #[arg(long, default_value_t = bench_core::fargate::taskdef::DEFAULT_PORT)]
+    pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct FargatePlanArgs {
+    #[command(flatten)]
+    pub definitions: TaskDefinitionArgs,
+
+    /// Fargate sizes, comma-separated: vCPUs with the least memory Fargate pairs with them
+    /// (0.25), or vCPUs and memory (0.25:1GB, 1:3072 in MiB)
+    #[arg(long, value_name = "SIZES", default_value = "0.25,0.5,1,2,4", value_parser = parse_fargate_sizes)]
+    pub sizes: FargateSizes,
 
     /// The region of --log-group
     #[arg(long, requires = "log_group")]
@@ -597,6 +622,56 @@ pub struct FargatePlanArgs {
 
     /// The plan's directory; definitions of an earlier plan in it (benchlab-*.json) are
     /// replaced [default: results/fargate-plan in the workspace]
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct FargateRunArgs {
+    #[command(flatten)]
+    pub definitions: TaskDefinitionArgs,
+
+    /// Fargate sizes, comma-separated, as for `plan`
+    #[arg(long, value_name = "SIZES", default_value = "0.25", value_parser = parse_fargate_sizes)]
+    pub sizes: FargateSizes,
+
+    /// The ECS cluster to run the tasks in
+    #[arg(long, default_value = "default")]
+    pub cluster: String,
+
+    /// The tasks' subnets, comma-separated: they must reach the registry (a NAT gateway,
+    /// VPC endpoints for ECR and S3, or --assign-public-ip in a public subnet)
+    #[arg(long, value_name = "SUBNETS", value_delimiter = ',', required = true)]
+    pub subnets: Vec<String>,
+
+    /// The tasks' security groups, comma-separated; they must let this machine reach --port
+    /// [default: the VPC's default group]
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
+    pub security_groups: Vec<String>,
+
+    /// Give each task a public address (in a public subnet without a NAT gateway, the only
+    /// way it reaches ECR); the probe still goes to the private one
+    #[arg(long)]
+    pub assign_public_ip: bool,
+
+    /// The AWS region [default: AWS_REGION or the profile's]
+    #[arg(long)]
+    pub region: Option<String>,
+
+    /// How many times each image × size is launched, one after the other in rounds
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub launches: u32,
+
+    /// How long a task may take from RunTask to its first 200 before it counts as failed
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = bench_core::units::parse_duration)]
+    pub timeout: Duration,
+
+    /// Probe this address instead of each task's private one: a tunnel, or an emulator whose
+    /// tasks run on this machine's loopback
+    #[arg(long, value_name = "IP")]
+    pub target_host: Option<std::net::IpAddr>,
+
+    /// The results directory [default: results/fargate-<time>-<host> in the workspace]
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

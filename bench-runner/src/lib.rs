@@ -6,6 +6,7 @@
 //! `main` only parses the command line and calls [`run`].
 
 pub mod artifacts;
+pub mod aws;
 pub mod bases;
 pub mod binaries;
 pub mod browser;
@@ -86,7 +87,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Command::Push(args) => {
                 cloud::push::push_command(&cloud::push::PushPlan::new(&args)?).await
             }
-            Command::Fargate(args) => cloud::fargate::fargate_command(&args),
+            Command::Fargate(args) => cloud::fargate::fargate_command(&args).await,
             Command::Compare(args) => report::compare_command(&args),
             Command::Report(args) => report::report_command(&args),
             Command::Oha(_) => unreachable!("handled before the runtime starts"),

@@ -137,6 +137,25 @@ fn write_all<'a>(dir: &Path, files: impl IntoIterator<Item = (&'a str, String)>)
     Ok(())
 }
 
+/// `timeline.json`, `timeline.md`, `timeline.csv` and, once a launch has a timeline to draw,
+/// `timeline.svg` of a `fargate run`, after every launch.
+///
+/// # Errors
+/// When the directory or a file cannot be written.
+pub fn write_fargate(dir: &Path, run: &bench_core::fargate::timeline::FargateRun) -> Result<()> {
+    use bench_core::fargate::timeline;
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let mut files = vec![
+        ("timeline.json", run.to_json()),
+        ("timeline.md", timeline::markdown(run)),
+        ("timeline.csv", timeline::csv(run)),
+    ];
+    if let Some(chart) = timeline::chart(run) {
+        files.push((timeline::CHART_FILE, chart.svg));
+    }
+    write_all(dir, files)
+}
+
 /// Writes `images.md` (the table, then the size chart), `images.json` and the chart
 /// `image-sizes.svg` into `dir`, creating it.
 ///

@@ -216,6 +216,23 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_else(unknown)
 }
 
+/// The commit of `workspace`'s checkout, with ` (uncommitted changes)` when tracked files
+/// differ from it.
+pub fn git_commit(workspace: &Workspace) -> String {
+    let commit = command_output("git", &["rev-parse", "HEAD"], workspace);
+    let dirty = !command_output(
+        "git",
+        &["status", "--porcelain", "--untracked-files=no"],
+        workspace,
+    )
+    .is_empty();
+    if dirty {
+        format!("{commit} (uncommitted changes)")
+    } else {
+        commit
+    }
+}
+
 /// The machine's host name.
 pub fn hostname() -> String {
     read_trimmed("/proc/sys/kernel/hostname")

@@ -49,6 +49,15 @@ impl LocalRegistry {
     /// When the registry or htpasswd is missing (the message says how to install them), or
     /// the registry exits or does not listen within 10 s (the message carries its log).
     pub async fn start() -> Result<LocalRegistry> {
+        LocalRegistry::start_as(USERNAME, &random_hex(16)?).await
+    }
+
+    /// [`LocalRegistry::start`] with the one user and password given: a registry that takes
+    /// the login another service hands out (ECR's, from an emulator).
+    ///
+    /// # Errors
+    /// Those of [`LocalRegistry::start`].
+    pub async fn start_as(username: &str, password: &str) -> Result<LocalRegistry> {
         for (tool, package) in [(REGISTRY, "docker-registry"), (HTPASSWD, "apache2-utils")] {
             if !Path::new(tool).exists() {
                 bail!("{tool} is missing: run scripts/ensure-registry.sh (Debian's {package})");
@@ -58,9 +67,8 @@ impl LocalRegistry {
             .prefix("benchlab-registry-")
             .tempdir()
             .context("could not make a directory for the registry")?;
-        let password = random_hex(16)?;
         let htpasswd = Command::new(HTPASSWD)
-            .args(["-B", "-b", "-n", USERNAME, &password])
+            .args(["-B", "-b", "-n", username, password])
             .stdin(Stdio::null())
             .output()
             .await
@@ -119,7 +127,7 @@ impl LocalRegistry {
         Ok(LocalRegistry {
             child: Some(child),
             addr,
-            password,
+            password: password.to_owned(),
             dir,
         })
     }

@@ -497,18 +497,39 @@ fn poll_hello(addr: SocketAddr, started: Instant, budget: Duration) -> Option<Du
     None
 }
 
+/// The readiness probe's request, on a connection of its own.
+const HELLO_REQUEST: &[u8] = b"GET /hello HTTP/1.1\r\nHost: benchlab\r\nConnection: close\r\n\r\n";
+
+/// What a 200 answer starts with.
+const HELLO_OK: &[u8; 12] = b"HTTP/1.1 200";
+
 /// Whether `GET /hello` on a new connection answers 200 within a second.
 fn hello_ok(addr: SocketAddr) -> bool {
     use std::io::{Read, Write};
     let attempt = || -> std::io::Result<bool> {
         let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
         stream.set_read_timeout(Some(Duration::from_secs(1)))?;
-        stream.write_all(b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+        stream.write_all(HELLO_REQUEST)?;
         let mut head = [0u8; 12];
         stream.read_exact(&mut head)?;
-        Ok(&head == b"HTTP/1.1 200")
+        Ok(&head == HELLO_OK)
     };
     matches!(attempt(), Ok(true))
+}
+
+/// Whether `GET /hello` on a new connection to `addr`, a service on another machine,
+/// answers 200 within `timeout`, connection included: the probe of a service the runner
+/// did not start, such as a Fargate task.
+pub async fn hello_answers(addr: SocketAddr, timeout: Duration) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let attempt = async {
+        let mut stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.write_all(HELLO_REQUEST).await?;
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).await?;
+        std::io::Result::Ok(&head == HELLO_OK)
+    };
+    matches!(tokio::time::timeout(timeout, attempt).await, Ok(Ok(true)))
 }
 
 /// Where a container's CPU time and memory are read.

@@ -21,7 +21,9 @@ use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use svc_common::config::{DEFAULT_PORT, DEFAULT_SHUTDOWN_GRACE};
+/// The port the services bind unless told otherwise, and the tasks' default.
+pub use svc_common::config::DEFAULT_PORT;
+use svc_common::config::DEFAULT_SHUTDOWN_GRACE;
 use svc_common::health;
 
 use crate::catalog::{Base, Framework, REPOSITORY, image_tag};
@@ -104,6 +106,10 @@ pub struct ContainerDefinition {
     pub image: String,
     /// The task stops when this container does.
     pub essential: bool,
+    /// The container's hard memory limit in MiB: the task's memory, all of it. Fargate needs
+    /// only the task's, but moto, the emulator the tests run against, refuses a task whose
+    /// containers have none, and with one container the limit is the same.
+    pub memory: u32,
     pub port_mappings: Vec<PortMapping>,
     /// Sorted by name.
     pub environment: Vec<KeyValuePair>,
@@ -200,16 +206,20 @@ pub struct Options {
     pub execution_role_arn: Option<String>,
     /// Where the container's output goes, if anywhere.
     pub logs: Option<AwsLogs>,
+    /// The port the service binds and the task exposes (`PORT`, the port mapping).
+    pub port: u16,
 }
 
 impl Default for Options {
-    /// Images `benchlab/<framework>:<base>`, no execution role, no logging.
+    /// Images `benchlab/<framework>:<base>`, no execution role, no logging, the services'
+    /// default port.
     fn default() -> Self {
         Options {
             registry: None,
             namespace: REPOSITORY.to_owned(),
             execution_role_arn: None,
             logs: None,
+            port: DEFAULT_PORT,
         }
     }
 }
@@ -222,7 +232,7 @@ pub struct AwsLogs {
 }
 
 /// An option whose value ECS would refuse, or that needs another: its `Display` names the
-/// flag (`--registry`, `--namespace`, `--execution-role-arn`, `--log-group`, `--region`).
+/// flag (`--registry`, `--namespace`, `--execution-role-arn`, `--log-group`, `--region`, `--port`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InvalidOption {
     pub flag: &'static str,
@@ -259,6 +269,13 @@ impl Options {
                 registry,
                 "HOST or HOST:PORT, like 123456789012.dkr.ecr.us-east-1.amazonaws.com or \
                  127.0.0.1:5000",
+            ));
+        }
+        if self.port == 0 {
+            return Err(invalid(
+                "--port",
+                "0",
+                "a port from 1 to 65535 for the service to bind in the task",
             ));
         }
         if !valid_namespace(&self.namespace) {
@@ -401,7 +418,7 @@ pub fn definition(
     let family = family(framework, base, size);
     let environment = [
         ("BIND_ADDR", "0.0.0.0".to_owned()),
-        ("PORT", DEFAULT_PORT.to_string()),
+        ("PORT", options.port.to_string()),
         ("WORKERS", workers(size).to_string()),
     ]
     .into_iter()
@@ -433,8 +450,9 @@ pub fn definition(
             name: CONTAINER_NAME.to_owned(),
             image: options.image(framework, base),
             essential: true,
+            memory: size.memory_mib,
             port_mappings: vec![PortMapping {
-                container_port: DEFAULT_PORT,
+                container_port: options.port,
                 protocol: Protocol::Tcp,
             }],
             environment,
@@ -485,6 +503,7 @@ fn pretty(value: &(impl Serialize + ?Sized)) -> String {
 /// and workers, and how to register and run a definition.
 pub fn readme(images: &[(Framework, Base)], sizes: &[FargateSize], options: &Options) -> String {
     let definitions = plan(images, sizes, options);
+    let port = options.port;
     let cells = images
         .iter()
         .flat_map(|&image| sizes.iter().map(move |&size| (image, size)));
@@ -492,7 +511,7 @@ pub fn readme(images: &[(Framework, Base)], sizes: &[FargateSize], options: &Opt
     out.push_str(&format!(
         "Written by `bench-runner fargate plan`; run it again rather than editing these files. \
          One ECS task definition per image × Fargate size: `awsvpc` networking, Linux on \
-         x86-64, the service on port {DEFAULT_PORT} bound to `0.0.0.0`, one worker per started \
+         x86-64, the service on port {port} bound to `0.0.0.0`, one worker per started \
          vCPU, and a health check that runs the service binary as its own probe \
          (`{SERVICE_PATH} {}`: one `GET /hello` on 127.0.0.1, healthy on a 200).\n\n",
         health::ARG
@@ -545,14 +564,14 @@ pub fn readme(images: &[(Framework, Base)], sizes: &[FargateSize], options: &Opt
     out.push_str(&format!(
         "\n## Register and run one\n\n\
          The subnets must reach the registry (a NAT gateway, or VPC endpoints for ECR and S3), \
-         and the security group must let the client reach TCP port {DEFAULT_PORT}.\n\n\
+         and the security group must let the client reach TCP port {port}.\n\n\
          ```sh\n\
          aws ecs register-task-definition --cli-input-json file://{example}.json\n\
          aws ecs run-task --cluster CLUSTER --launch-type FARGATE --task-definition {example} \\\n  \
          --network-configuration 'awsvpcConfiguration={{subnets=[SUBNET],securityGroups=[SG],assignPublicIp=DISABLED}}'\n\
          aws ecs describe-tasks --cluster CLUSTER --tasks TASK_ARN \\\n  \
          --query 'tasks[0].[lastStatus,healthStatus,attachments[0].details]'\n\
-         curl http://TASK_PRIVATE_IP:{DEFAULT_PORT}/hello\n\
+         curl http://TASK_PRIVATE_IP:{port}/hello\n\
          aws ecs stop-task --cluster CLUSTER --task TASK_ARN\n\
          aws ecs deregister-task-definition --task-definition {example}:REVISION\n\
          ```\n"
@@ -579,6 +598,7 @@ mod tests {
                 group: "/benchlab/fargate".to_owned(),
                 region: "us-east-1".to_owned(),
             }),
+            port: DEFAULT_PORT,
         }
     }
 

@@ -1,18 +1,21 @@
 //! `bench-runner fargate`: ECS task definitions for the framework × base images at Fargate's
 //! sizes, made by `bench_core::fargate::taskdef`. `plan` writes them for review, for
 //! `aws ecs register-task-definition --cli-input-json` and for Terraform and CloudFormation
-//! users; it needs no engine and no AWS.
+//! users; it needs no engine and no AWS. `run` launches them on Fargate and times each from
+//! RunTask to its first 200 (`launch`).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use bench_core::catalog::{Base, Framework};
 use bench_core::fargate::sizes::FargateSize;
 use bench_core::fargate::taskdef::{self, AwsLogs, Options};
 
-use crate::cli::{FargateArgs, FargateCommand, FargatePlanArgs};
+mod launch;
+
+use crate::cli::{FargateArgs, FargateCommand, FargatePlanArgs, TaskDefinitionArgs};
 use crate::workspace::Workspace;
 
 /// The file that holds every definition of a plan, as one JSON array.
@@ -36,19 +39,7 @@ impl FargatePlan {
     /// When an option has a value ECS would refuse, or the workspace cannot be found for the
     /// default `--out`.
     pub fn new(args: &FargatePlanArgs) -> Result<Self> {
-        let frameworks = all_if_empty(&args.frameworks, Framework::ALL);
-        let bases = all_if_empty(&args.bases, Base::ALL);
-        let options = Options {
-            registry: args.registry.clone(),
-            namespace: args.namespace.clone(),
-            execution_role_arn: args.execution_role_arn.clone(),
-            logs: args
-                .log_group
-                .clone()
-                .zip(args.region.clone())
-                .map(|(group, region)| AwsLogs { group, region }),
-        };
-        options.validate()?;
+        let (images, options) = definitions(&args.definitions, args.region.as_deref())?;
         let out = match &args.out {
             Some(out) => out.clone(),
             None => Workspace::locate()?
@@ -57,15 +48,43 @@ impl FargatePlan {
                 .join("fargate-plan"),
         };
         Ok(FargatePlan {
-            images: frameworks
-                .iter()
-                .flat_map(|&framework| bases.iter().map(move |&base| (framework, base)))
-                .collect(),
+            images,
             sizes: args.sizes.0.clone(),
             options,
             out,
         })
     }
+}
+
+/// The images and the definitions' options of `args`, checked; `region` is where the logs
+/// go.
+fn definitions(
+    args: &TaskDefinitionArgs,
+    region: Option<&str>,
+) -> Result<(Vec<(Framework, Base)>, Options)> {
+    let frameworks = all_if_empty(&args.frameworks, Framework::ALL);
+    let bases = all_if_empty(&args.bases, Base::ALL);
+    let logs = match (&args.log_group, region) {
+        (Some(group), Some(region)) => Some(AwsLogs {
+            group: group.clone(),
+            region: region.to_owned(),
+        }),
+        (Some(_), None) => bail!("--log-group needs --region, the region of the group"),
+        (None, _) => None,
+    };
+    let options = Options {
+        registry: args.registry.clone(),
+        namespace: args.namespace.clone(),
+        execution_role_arn: args.execution_role_arn.clone(),
+        logs,
+        port: args.port,
+    };
+    options.validate()?;
+    let images = frameworks
+        .iter()
+        .flat_map(|&framework| bases.iter().map(move |&base| (framework, base)))
+        .collect();
+    Ok((images, options))
 }
 
 /// The selection, sorted and without duplicates; everything when nothing was selected.
@@ -83,9 +102,10 @@ fn all_if_empty<T: Copy + Ord>(selected: &[T], all: &[T]) -> Vec<T> {
 ///
 /// # Errors
 /// Those of the subcommand.
-pub fn fargate_command(args: &FargateArgs) -> Result<ExitCode> {
+pub async fn fargate_command(args: &FargateArgs) -> Result<ExitCode> {
     match &args.command {
         FargateCommand::Plan(args) => plan_command(&FargatePlan::new(args)?),
+        FargateCommand::Run(args) => launch::run_command(&launch::LaunchPlan::new(args)?).await,
     }
 }
 

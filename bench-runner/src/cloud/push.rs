@@ -33,12 +33,14 @@ use futures_util::StreamExt;
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
 
+use crate::aws;
 use crate::cli::PushArgs;
 use crate::docker::{self, is_not_found};
 use crate::output;
 use crate::registry::{self, LocalRegistry};
 use crate::workspace::Workspace;
 use bench_core::catalog::{Base, Framework, image_tag};
+use bench_core::ecr::EcrHost;
 use bench_core::images::{ImageRow, RegistryStats};
 
 /// What `push` does, from the command line.
@@ -52,6 +54,9 @@ pub struct PushPlan {
     /// The local images: `<repository>/<framework>:<base>`.
     pub repository: String,
     pub login: Option<Login>,
+    /// Take the password from ECR's `GetAuthorizationToken` even though the registry's host
+    /// is not an ECR host (`--ecr`).
+    pub ecr: bool,
     pub cold_pull: bool,
     pub out: Option<PathBuf>,
 }
@@ -117,6 +122,9 @@ impl PushPlan {
         if login.is_some() && target == Target::Local {
             bail!("--local-registry makes its own password: drop --username");
         }
+        if args.ecr && target == Target::Local {
+            bail!("--local-registry makes its own password: drop --ecr");
+        }
         Ok(PushPlan {
             frameworks: all_if_empty(&args.frameworks, Framework::ALL),
             bases: all_if_empty(&args.bases, Base::ALL),
@@ -124,6 +132,7 @@ impl PushPlan {
             namespace: args.namespace.clone(),
             repository: args.repository.clone(),
             login,
+            ecr: args.ecr,
             cold_pull: !args.no_cold_pull,
             out: args.out.clone(),
         })
@@ -168,8 +177,14 @@ struct Credentials {
 }
 
 /// Credentials in the Docker CLI's order: the command line or environment, then the Docker
-/// config's `auths` or credential helper for `registry`; none when neither has any.
-fn resolve_credentials(registry: &str, login: Option<&Login>) -> Result<Credentials> {
+/// config's `auths` or credential helper for `registry`, then, for an ECR host, a token from
+/// ECR's `GetAuthorizationToken` in the host's region; none when nothing has any. `--ecr`
+/// asks ECR for any host, before the Docker config.
+async fn resolve_credentials(
+    registry: &str,
+    login: Option<&Login>,
+    ecr: bool,
+) -> Result<Credentials> {
     if let Some(login) = login {
         return Ok(basic(
             registry,
@@ -177,6 +192,9 @@ fn resolve_credentials(registry: &str, login: Option<&Login>) -> Result<Credenti
             &login.password,
             "--username",
         ));
+    }
+    if ecr {
+        return ecr_credentials(registry, None).await;
     }
     match docker_credential::get_credential(registry) {
         Ok(docker_credential::DockerCredential::UsernamePassword(user, password)) => Ok(basic(
@@ -199,15 +217,33 @@ fn resolve_credentials(registry: &str, login: Option<&Login>) -> Result<Credenti
         Err(
             docker_credential::CredentialRetrievalError::ConfigNotFound
             | docker_credential::CredentialRetrievalError::NoCredentialConfigured,
-        ) => Ok(Credentials {
-            engine: None,
-            client: RegistryAuth::Anonymous,
-            source: "no credentials (none given, none in the Docker config)".to_owned(),
-        }),
+        ) => match EcrHost::parse(registry) {
+            Some(host) => ecr_credentials(registry, Some(&host.region)).await,
+            None => Ok(Credentials {
+                engine: None,
+                client: RegistryAuth::Anonymous,
+                source: "no credentials (none given, none in the Docker config)".to_owned(),
+            }),
+        },
         Err(err) => Err(anyhow!(
             "could not read the credentials for {registry} from the Docker config: {err}"
         )),
     }
+}
+
+/// ECR's registry token for `registry`, from the AWS credential chain in `region` (the
+/// chain's region when `None`).
+async fn ecr_credentials(registry: &str, region: Option<&str>) -> Result<Credentials> {
+    let aws = aws::Aws::connect(region)
+        .await
+        .with_context(|| format!("could not ask ECR for {registry}'s password"))?;
+    let login = aws::ecr_login(&aws).await?;
+    Ok(basic(
+        registry,
+        &login.username,
+        &login.password,
+        &format!("ECR's GetAuthorizationToken in {}", aws.describe()),
+    ))
 }
 
 fn basic(registry: &str, username: &str, password: &str, source: &str) -> Credentials {
@@ -298,7 +334,7 @@ async fn push_all(
             (host, credentials, described)
         }
         (Target::Remote(host), _) => {
-            let credentials = resolve_credentials(host, plan.login.as_ref())?;
+            let credentials = resolve_credentials(host, plan.login.as_ref(), plan.ecr).await?;
             (host.clone(), credentials, host.clone())
         }
         (Target::Local, None) => bail!("the local registry did not start"),

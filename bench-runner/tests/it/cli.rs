@@ -403,7 +403,11 @@ fn bad_fargate_plan_arguments_are_refused_by_flag_and_nothing_is_written() {
             2,
             &["--sizes", "listed twice"][..],
         ),
-        (&["--log-group", "/benchlab"][..], 2, &["--region"][..]),
+        (
+            &["--log-group", "/benchlab"][..],
+            1,
+            &["--log-group needs --region"][..],
+        ),
         (
             &["--registry", "https://registry.example"][..],
             1,

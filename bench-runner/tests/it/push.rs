@@ -3,7 +3,8 @@
 //! cold; what the image table then says is checked against the registry itself (its
 //! manifest, read here over HTTP, and the bytes its storage grew by). Wrong credentials, a
 //! registry that does not answer and an image that is not there each fail with a message
-//! naming what is wrong, and leave no tag behind.
+//! naming what is wrong, and leave no tag behind. Last, the push logs in with the token of
+//! moto's ECR (`--ecr`), to a registry that takes that token's user and password.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,12 +21,18 @@ use bench_runner::workspace::Workspace;
 use bench_runner::{lab, output};
 use sha2::{Digest, Sha256};
 
+use crate::moto::Moto;
 use crate::support::{self, Sweep, TEST_LABEL};
 
 /// This test's local images: never the user's `benchlab/…`, no other test's.
 const REPOSITORY: &str = "benchlab-test-push";
 
 fn push(out: &Path, args: &[&str], password: &str) -> Output {
+    push_with(out, args, password, Vec::new())
+}
+
+/// [`push`] with more environment.
+fn push_with(out: &Path, args: &[&str], password: &str, env: Vec<(String, String)>) -> Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_bench-runner"))
         .args(["push", "--repository", REPOSITORY, "--out"])
         .arg(out)
@@ -34,6 +41,7 @@ fn push(out: &Path, args: &[&str], password: &str) -> Output {
         .env("BENCHLAB_REGISTRY_PASSWORD", password)
         // No Docker config of the user's: credentials come only from what the test gives.
         .env("DOCKER_CONFIG", out)
+        .envs(env)
         .output()
         .expect("bench-runner runs")
 }
@@ -214,6 +222,38 @@ async fn push_and_cold_pull_match_the_registry_and_bad_registries_are_named() {
     );
 
     registry.stop().await.expect("the registry stops");
+
+    // ECR's login (`--ecr`): the token of moto's ECR, through the AWS SDK, opens a registry
+    // whose one user is the token's; without AWS credentials the push is refused first.
+    let moto = Moto::start().await;
+    let (user, password) = moto.ecr_login();
+    let ecr = LocalRegistry::start_as(&user, &password)
+        .await
+        .expect("the registry starts");
+    let args = ["--registry", &ecr.host(), "--ecr", "--no-cold-pull"];
+    let no_credentials = moto
+        .env()
+        .into_iter()
+        .filter(|(name, _)| {
+            !name.starts_with("AWS_ACCESS_KEY_ID") && !name.starts_with("AWS_SECRET")
+        })
+        .collect();
+    let refused = push_with(out, &args, "", no_credentials);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("no AWS credentials"),
+        "{}",
+        stderr(&refused)
+    );
+    let pushed = push_with(out, &args, "", moto.env());
+    assert!(pushed.status.success(), "{}", stderr(&pushed));
+    let stats = row(out).registry.expect("the row has registry figures");
+    assert_eq!(
+        stats.reference,
+        format!("{}/benchlab/axum:scratch", ecr.host())
+    );
+    assert_eq!(stats.cold_pull_seconds, None);
+    ecr.stop().await.expect("the registry stops");
 }
 
 fn registry_addr(host: &str) -> std::net::SocketAddr {

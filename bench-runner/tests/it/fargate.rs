@@ -1,0 +1,278 @@
+//! `bench-runner fargate run` against moto's ECS and ECR on loopback, through the real AWS
+//! SDK with an endpoint override. moto registers, runs, describes, stops and deregisters as
+//! ECS does, but runs no container and gives no timestamps: the test stands the real axum
+//! binary on 127.0.0.1 in for the task's container (`--target-host`), started a while after
+//! the launch so the probe has to wait for it. What the runner left in moto is checked with
+//! another client, boto3.
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use bench_core::catalog::{Base, Framework};
+use bench_core::fargate::timeline::FargateRun;
+
+use crate::moto::Moto;
+use crate::support;
+
+/// moto's account, and the ECR host of its region.
+const REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+const CLUSTER: &str = "benchlab-test";
+
+/// `bench-runner fargate run` with moto's environment, the test's network and `args`.
+fn fargate_run(moto: &Moto, network: &(String, String), out: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
+    command
+        .args([
+            "fargate",
+            "run",
+            "--cluster",
+            CLUSTER,
+            "--registry",
+            REGISTRY,
+        ])
+        .args(["--subnets", &network.0, "--security-groups", &network.1])
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .envs(moto.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts that moto holds no active task definition and no task this cluster runs.
+fn nothing_left(moto: &Moto, after: &str) {
+    assert_eq!(
+        moto.active_task_definitions(),
+        Vec::<String>::new(),
+        "task definitions left after {after}"
+    );
+    assert_eq!(
+        moto.tasks(CLUSTER, "RUNNING"),
+        Vec::<String>::new(),
+        "tasks left running after {after}"
+    );
+}
+
+/// A service process, killed when dropped.
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fargate_run_times_a_task_to_its_first_200_and_leaves_nothing() {
+    let moto = Moto::start().await;
+    moto.create_cluster(CLUSTER);
+    let network = moto.default_network();
+    moto.create_repository("benchlab/axum");
+    moto.put_image("benchlab/axum", "scratch");
+    let axum = support::binaries().await[&Framework::Axum].path.clone();
+    let port = bench_runner::server::free_port().expect("a free port");
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let out = tmp.path().join("fargate");
+
+    let port_arg = port.to_string();
+    let runner = fargate_run(
+        &moto,
+        &network,
+        &out,
+        &[
+            "--frameworks",
+            "axum",
+            "--bases",
+            "scratch",
+            "--sizes",
+            "0.25",
+            "--port",
+            &port_arg,
+            "--target-host",
+            "127.0.0.1",
+            "--timeout",
+            "60s",
+        ],
+    )
+    .spawn()
+    .expect("bench-runner starts");
+    // The task's "container" comes up late, as a real one would.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let _service = Service(
+        Command::new(&axum)
+            .env("BIND_ADDR", "127.0.0.1")
+            .env("PORT", &port_arg)
+            .env("WORKERS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("axum starts"),
+    );
+    let output = runner.wait_with_output().expect("bench-runner finishes");
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let json = std::fs::read_to_string(out.join("timeline.json")).expect("timeline.json");
+    let run = FargateRun::from_json(&json).expect("timeline.json reads back");
+    assert_eq!(run.region, "us-east-1");
+    assert_eq!(run.cluster, CLUSTER);
+    assert_eq!(run.endpoint.as_deref(), Some(moto.endpoint().as_str()));
+    assert!(run.ended.is_some());
+    let [launch] = run.launches.as_slice() else {
+        panic!("one launch: {:?}", run.launches);
+    };
+    assert_eq!(
+        (launch.framework, launch.base),
+        (Framework::Axum, Base::Scratch)
+    );
+    assert!(launch.failure.is_none(), "{:?}", launch.failure);
+    assert!(launch.cleanup.is_empty(), "{:?}", launch.cleanup);
+    assert_eq!(launch.image, format!("{REGISTRY}/benchlab/axum:scratch"));
+    assert_eq!(
+        launch.probe_target.as_deref(),
+        Some(format!("127.0.0.1:{port}").as_str())
+    );
+    let (running, first_200) = (
+        launch.running_seen_ms.expect("RUNNING seen"),
+        launch.first_200_ms.expect("a first 200"),
+    );
+    assert!(running <= first_200, "{running} > {first_200}");
+    assert!(
+        launch.probes >= 2,
+        "the service came up late, yet {} probe(s) sufficed",
+        launch.probes
+    );
+    // moto gives no timestamps: only the runner's own clock has a total.
+    let phases = launch.phases();
+    assert_eq!(phases.total, Some(first_200));
+    assert_eq!(phases.pull, None);
+    let markdown = std::fs::read_to_string(out.join("timeline.md")).expect("timeline.md");
+    assert!(markdown.contains(&moto.endpoint()), "{markdown}");
+    assert!(out.join("timeline.csv").exists());
+
+    // What ECS holds: the definition as planned (now deregistered), the task stopped.
+    let task_arn = launch.task_arn.clone().expect("a task");
+    let definition = moto.boto(&format!(
+        "d = ecs.describe_task_definition(taskDefinition={:?})['taskDefinition']\n\
+         print(json.dumps(d, default=str))",
+        launch.task_definition_arn.clone().expect("a definition")
+    ));
+    assert_eq!(definition["status"], "INACTIVE");
+    assert_eq!(definition["family"], "benchlab-axum-scratch-0_25vcpu-0_5gb");
+    assert_eq!(
+        (definition["cpu"].as_str(), definition["memory"].as_str()),
+        (Some("256"), Some("512"))
+    );
+    assert_eq!(definition["networkMode"], "awsvpc");
+    let container = &definition["containerDefinitions"][0];
+    assert_eq!(container["image"], launch.image.as_str());
+    assert_eq!(container["portMappings"][0]["containerPort"], port);
+    assert_eq!(
+        container["healthCheck"]["command"],
+        serde_json::json!(["CMD", "/service", "health"])
+    );
+    let task = moto.describe_task(CLUSTER, &task_arn);
+    assert_eq!(task["desiredStatus"], "STOPPED", "{task}");
+    nothing_left(&moto, "a launch");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fargate_run_errors_name_their_cause_and_leave_nothing() {
+    let moto = Moto::start().await;
+    moto.create_cluster(CLUSTER);
+    let network = moto.default_network();
+    moto.create_repository("benchlab/axum");
+    moto.put_image("benchlab/axum", "scratch");
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let axum = [
+        "--frameworks",
+        "axum",
+        "--bases",
+        "scratch",
+        "--timeout",
+        "10s",
+    ];
+    let run = |name: &str, args: &[&str], env: &[(&str, &str)], removed: &[&str]| {
+        let mut command = fargate_run(&moto, &network, &tmp.path().join(name), args);
+        for variable in removed {
+            command.env_remove(variable);
+        }
+        let output = command
+            .envs(env.iter().copied())
+            .output()
+            .expect("bench-runner runs");
+        assert!(!output.status.success(), "{name} succeeded");
+        nothing_left(&moto, name);
+        stderr(&output)
+    };
+
+    let started = Instant::now();
+    let no_credentials = run(
+        "no-credentials",
+        &axum,
+        &[],
+        &["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"],
+    );
+    assert!(
+        no_credentials.contains("no AWS credentials")
+            && no_credentials.contains("AWS_ACCESS_KEY_ID"),
+        "{no_credentials}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "looking for credentials took {:?}",
+        started.elapsed()
+    );
+
+    let wrong_region = run("wrong-region", &axum, &[("AWS_REGION", "eu-west-3")], &[]);
+    assert!(
+        wrong_region.contains(&format!("no active ECS cluster {CLUSTER}"))
+            && wrong_region.contains("eu-west-3"),
+        "{wrong_region}"
+    );
+
+    let unknown_image = run(
+        "unknown-image",
+        &["--frameworks", "axum,poem", "--bases", "scratch,debian"],
+        &[],
+        &[],
+    );
+    for missing in [
+        "benchlab/axum:debian is not in ECR",
+        "no ECR repository benchlab/poem",
+    ] {
+        assert!(unknown_image.contains(missing), "{unknown_image}");
+    }
+    assert!(unknown_image.contains("3 of the images"), "{unknown_image}");
+
+    let invalid_size = run(
+        "invalid-size",
+        &["--frameworks", "axum", "--sizes", "0.25:4GB"],
+        &[],
+        &[],
+    );
+    assert!(
+        invalid_size.contains("--sizes")
+            && invalid_size.contains("0.25 vCPU takes 512 MiB, 1 GB or 2 GB"),
+        "{invalid_size}"
+    );
+
+    let bad_subnet = run(
+        "bad-subnet",
+        &["--frameworks", "axum", "--subnets", "sg-123"],
+        &[],
+        &[],
+    );
+    assert!(
+        bad_subnet.contains("invalid --subnets entry \"sg-123\""),
+        "{bad_subnet}"
+    );
+}
