@@ -276,3 +276,58 @@ async fn fargate_run_errors_name_their_cause_and_leave_nothing() {
         "{bad_subnet}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fargate_run_interrupted_stops_its_task_and_deregisters() {
+    let moto = Moto::start().await;
+    moto.create_cluster(CLUSTER);
+    let network = moto.default_network();
+    moto.create_repository("benchlab/axum");
+    moto.put_image("benchlab/axum", "scratch");
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    // Nothing listens on the port, so the launch waits for its first 200 until interrupted.
+    let port = bench_runner::server::free_port()
+        .expect("a free port")
+        .to_string();
+    let runner = fargate_run(
+        &moto,
+        &network,
+        &tmp.path().join("interrupted"),
+        &[
+            "--frameworks",
+            "axum",
+            "--bases",
+            "scratch",
+            "--port",
+            &port,
+            "--target-host",
+            "127.0.0.1",
+            "--timeout",
+            "120s",
+        ],
+    )
+    .spawn()
+    .expect("bench-runner starts");
+    let started = Instant::now();
+    while moto.tasks(CLUSTER, "RUNNING").is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no task started within a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(moto.active_task_definitions().len(), 1);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(runner.id()).expect("a pid")),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .expect("SIGINT is sent");
+    let output = runner.wait_with_output().expect("bench-runner finishes");
+    assert_eq!(output.status.code(), Some(130), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("interrupted"),
+        "{}",
+        stderr(&output)
+    );
+    nothing_left(&moto, "Ctrl-C");
+}
