@@ -763,11 +763,10 @@ pub fn markdown(run: &FargateRun) -> String {
          - {ABSENT}: the API gave no timestamp for that phase (an emulator gives none), or the \
          launch never got that far.\n\
          - **probes**: `GET /hello` attempts until the first 200.\n\
-         - **pull** is the column that grows with the image. Fargate keeps no image cache: \
-         every task pulls its whole image from the registry (the *Compressed* column of the \
-         image table, `bench-runner images`) and unpacks it on its own vCPUs, so a larger size \
-         unpacks faster too (AWS: \"Container image pull behavior for Linux containers on \
-         Fargate\"). Provisioning does not depend on the image; start and ready hardly do."
+         - **pull** is the column that grows with the image: each Fargate task pulls its \
+         image from the registry (the stored size of the image table's \"In a registry\" \
+         section, `bench-runner push`) and unpacks it before it starts. Provisioning does not \
+         depend on the image."
     );
     out
 }

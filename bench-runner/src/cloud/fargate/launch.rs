@@ -265,10 +265,15 @@ fn summary(launch: &Launch) -> String {
     match &launch.failure {
         Some(failure) => format!("FAILED at {}: {}", failure.stage, failure.reason),
         None => format!(
-            "RUNNING after {}, first 200 after {} ({} probes)",
+            "RUNNING after {}, first 200 after {} ({} {})",
             seconds(launch.running_seen_ms),
             seconds(launch.first_200_ms),
-            launch.probes
+            launch.probes,
+            if launch.probes == 1 {
+                "probe"
+            } else {
+                "probes"
+            }
         ),
     }
 }
