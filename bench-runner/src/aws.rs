@@ -393,12 +393,14 @@ impl Ledger {
     }
 
     /// Stops every task this command started that still runs and deregisters every
-    /// definition it registered; what could not be removed, one message each.
+    /// definition it registered; what could not be removed, one message each with the command
+    /// that removes it. Each is tried once: the ledger is empty afterwards, whatever happened.
     pub async fn clean_up(&self) -> Vec<String> {
-        let (mut tasks, definitions) = {
-            let entries = self.entries();
-            (entries.tasks.clone(), entries.definitions.clone())
-        };
+        let Entries {
+            mut tasks,
+            definitions,
+        } = std::mem::take(&mut *self.entries());
+        let mut problems = Vec::new();
         // A task whose RunTask answer never came is found by its startedBy.
         match self
             .ecs
@@ -416,30 +418,26 @@ impl Ledger {
                     }
                 }
             }
-            Err(err) => {
-                return vec![format!(
-                    "could not list the tasks started by {} in cluster {}: {}; stop them with \
-                     aws ecs list-tasks --cluster {} --started-by {}",
-                    self.started_by,
-                    self.cluster,
-                    DisplayErrorContext(&err),
-                    self.cluster,
-                    self.started_by
-                )];
-            }
+            Err(err) => problems.push(format!(
+                "could not list the tasks started by {} in cluster {}: {}; find them with aws \
+                 ecs list-tasks --cluster {} --started-by {}",
+                self.started_by,
+                self.cluster,
+                DisplayErrorContext(&err),
+                self.cluster,
+                self.started_by
+            )),
         }
-        let mut problems = Vec::new();
         for task in &tasks {
-            match self.stop(task).await {
-                Ok(()) => {}
-                Err(err) => problems.push(format!(
+            if let Err(err) = stop_task(&self.ecs, &self.cluster, task).await {
+                problems.push(format!(
                     "{err:#}; stop it with aws ecs stop-task --cluster {} --task {task}",
                     self.cluster
-                )),
+                ));
             }
         }
         for definition in &definitions {
-            if let Err(err) = self.deregister(definition).await {
+            if let Err(err) = deregister(&self.ecs, definition).await {
                 problems.push(format!(
                     "{err:#}; deregister it with aws ecs deregister-task-definition \
                      --task-definition {definition}"
@@ -472,11 +470,17 @@ impl Drop for Ledger {
         let cleanup = std::thread::spawn(move || -> Result<Vec<String>> {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
-                .build()?;
-            let problems = runtime.block_on(ledger.clean_up());
-            // Nothing is left for this copy's own drop.
-            drop(ledger);
-            Ok(problems)
+                .build();
+            match runtime {
+                // clean_up empties the copy, so its own drop does nothing.
+                Ok(runtime) => Ok(runtime.block_on(ledger.clean_up())),
+                Err(err) => {
+                    let Entries { tasks, definitions } = std::mem::take(&mut *ledger.entries());
+                    Err(anyhow!(
+                        "{err}; stop the tasks {tasks:?} and deregister {definitions:?} by hand"
+                    ))
+                }
+            }
         });
         match cleanup.join() {
             Ok(Ok(problems)) => {
