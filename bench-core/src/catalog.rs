@@ -161,6 +161,11 @@ pub enum Backend {
     /// The static binaries as local processes pinned to the server CPUs: no image, no
     /// quota, no memory limit.
     Process,
+    /// Fargate tasks in an ECS cluster, from the framework × base images in a registry (ECR),
+    /// each of its cell's task size; the load comes from this machine over the VPC. The
+    /// server's CPU, memory and throttling are not measured: Fargate gives the runner no
+    /// cgroup to read.
+    Ecs,
 }
 
 impl Backend {
@@ -169,6 +174,7 @@ impl Backend {
         match self {
             Backend::Docker => "docker",
             Backend::Process => "process",
+            Backend::Ecs => "ecs",
         }
     }
 }
@@ -367,6 +373,14 @@ mod tests {
             assert_eq!(value.get_name(), base.name());
             let packaging = Packaging::Image(base);
             assert_eq!(packaging.name().parse(), Ok(packaging));
+        }
+        for &backend in &[Backend::Docker, Backend::Process, Backend::Ecs] {
+            let value = backend.to_possible_value().expect("no backend is skipped");
+            assert_eq!(value.get_name(), backend.name());
+            assert_eq!(
+                serde_json::to_string(&backend).unwrap(),
+                format!("\"{}\"", backend.name())
+            );
         }
         assert_eq!("process".parse(), Ok(Packaging::Process));
         assert_eq!(

@@ -388,24 +388,23 @@ pub fn latency_curves(results: &RunResults, group: &GroupKey) -> Option<Chart> {
 }
 
 /// Server CPU µs per 2xx response per framework in a group: the median as a dot, the range
-/// over the repetitions as a whisker.
+/// over the repetitions as a whisker. Cells without the figure (no 2xx in a repetition, or
+/// the server's CPU not measured) are left out; `None` when none has it.
 pub fn cpu_per_request(results: &RunResults, group: &GroupKey) -> Option<Chart> {
-    let cells: Vec<&CellResult> = measured(results)
+    let cells: Vec<(&CellResult, crate::stats::Spread)> = measured(results)
         .filter(|c| c.cell.group() == *group)
+        .filter_map(|c| Some((c, c.summary.as_ref()?.cpu_us_per_request?)))
         .collect();
     let series: Vec<Series> = cells
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| {
-            let cpu = c.summary.as_ref()?.cpu_us_per_request?;
-            Some(Series {
-                name: subject_name(results, c),
-                points: vec![Point {
-                    x: i as f64,
-                    y: cpu.median,
-                    whisker: Some((cpu.min, cpu.max)),
-                }],
-            })
+        .map(|(i, (c, cpu))| Series {
+            name: subject_name(results, c),
+            points: vec![Point {
+                x: i as f64,
+                y: cpu.median,
+                whisker: Some((cpu.min, cpu.max)),
+            }],
         })
         .collect();
     categories(
@@ -418,26 +417,34 @@ pub fn cpu_per_request(results: &RunResults, group: &GroupKey) -> Option<Chart> 
 }
 
 /// Anonymous memory per framework in a group (the median of the repetitions' means; the
-/// whisker reaches the cgroup's peak, page cache included).
+/// whisker reaches the cgroup's peak, page cache included). Cells whose memory was not
+/// measured are left out; `None` when none was.
 pub fn memory(results: &RunResults, group: &GroupKey) -> Option<Chart> {
-    let cells: Vec<&CellResult> = measured(results)
+    let cells: Vec<(
+        &CellResult,
+        &crate::results::CellSummary,
+        crate::stats::Spread,
+    )> = measured(results)
         .filter(|c| c.cell.group() == *group)
+        .filter_map(|c| {
+            let summary = c.summary.as_ref()?;
+            Some((c, summary, summary.anon_mean_bytes?))
+        })
         .collect();
     let mib = |b: f64| b / (1024.0 * 1024.0);
     let series: Vec<Series> = cells
         .iter()
         .enumerate()
-        .filter_map(|(i, c)| {
-            let summary = c.summary.as_ref()?;
-            let anon = mib(summary.anon_mean_bytes.median);
-            Some(Series {
+        .map(|(i, (c, summary, anon))| {
+            let anon = mib(anon.median);
+            Series {
                 name: subject_name(results, c),
                 points: vec![Point {
                     x: i as f64,
                     y: anon,
                     whisker: summary.peak_bytes.map(|p| (anon, mib(p as f64))),
                 }],
-            })
+            }
         })
         .collect();
     categories(

@@ -242,12 +242,18 @@ pub fn cross_checks(cells: &[CellResult]) -> Vec<CrossCheck> {
             twin_generator: twin.cell.generator,
             rate,
             p99: paired_by(twin, cell, Repetition::p99_us),
-            cpu_us_per_request: medians(|r| r.server.cpu_us_per_ok_request),
-            cpu_per_request: paired_by(twin, cell, |r| r.server.cpu_us_per_ok_request),
+            cpu_us_per_request: medians(server_us_per_request),
+            cpu_per_request: paired_by(twin, cell, server_us_per_request),
             generator_cpu_us_per_request: medians(generator_us_per_request),
         });
     }
     checks
+}
+
+/// The server's CPU µs per 2xx response; `None` without a 2xx or when the server's usage
+/// was not measured (the ecs backend), so that comparisons skip the repetition.
+fn server_us_per_request(r: &Repetition) -> Option<f64> {
+    r.server.as_ref()?.cpu_us_per_ok_request
 }
 
 /// The generator's CPU µs per 2xx response over its window.
@@ -675,7 +681,7 @@ pub fn compare_runs(
         };
         let rate = |r: &crate::results::Repetition| Some(r.load.rate_2xx);
         let p99 = |r: &crate::results::Repetition| r.p99_us();
-        let cpu = |r: &crate::results::Repetition| r.server.cpu_us_per_ok_request;
+        let cpu = server_us_per_request;
         let rate_change = shift(&values(&a, rate), &values(&b, rate));
         cells.push(CellChange {
             id: id.clone(),

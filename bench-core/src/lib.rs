@@ -64,9 +64,10 @@
 //!         load: LoadReport::from_oha(&report, wall)?,
 //!         latency_histogram: None,
 //!         timeline: Vec::new(),
-//!         server: ServerUsage::from_readings(
+//!         // `None` under the ecs backend, whose tasks' usage is not measured.
+//!         server: Some(ServerUsage::from_readings(
 //!             Duration::from_secs(5), wall, 500_000, &[4 << 20], Some(5 << 20), None,
-//!         ),
+//!         )),
 //!         generator: GeneratorUsage::from_readings(Duration::from_secs(9), wall, 1, 1),
 //!     };
 //!     let lifecycle = Lifecycle { ready_ms: Some(285.0), stop_ms: Some(12.0), killed: false };

@@ -16,7 +16,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Backend, Base, Framework, Generator, Packaging};
-use crate::fargate::sizes::FargateSize;
+use crate::fargate::sizes::{FargateSize, SizeError};
 use crate::units::{Micros, RequestsPerSec, parse_duration};
 
 // The largest `<ms>` a `/sleep/<ms>` endpoint may ask for is the services' own limit.
@@ -83,8 +83,25 @@ impl CpuQuota {
 
     /// The Fargate size a task with this quota and memory is billed as: the cheapest that
     /// holds both. `None` when none does (more than 16 vCPU or 120 GB), which has no cost.
-    pub fn fargate_size(&self) -> Option<FargateSize> {
+    pub fn billed_fargate_size(&self) -> Option<FargateSize> {
         FargateSize::smallest_fitting(self.vcpus, self.memory_mib)
+    }
+
+    /// The Fargate task size this quota is, exactly: its vCPUs × 1024 one of Fargate's CPU
+    /// units and its memory one Fargate allows with them. No rounding up to a larger size:
+    /// under the ecs backend a task gets all of its size's vCPUs, so a quota between sizes
+    /// would be measured at another size.
+    pub fn fargate_size(&self) -> Result<FargateSize, SizeError> {
+        let units = self.vcpus * 1024.0;
+        if !(units.is_finite()
+            && units >= 1.0
+            && units.fract() == 0.0
+            && units <= f64::from(u32::MAX))
+        {
+            return Err(SizeError::UnknownCpu { vcpus: self.vcpus });
+        }
+        let memory_mib = u32::try_from(self.memory_mib).unwrap_or(u32::MAX);
+        FargateSize::new(units as u32, memory_mib)
     }
 }
 
@@ -464,9 +481,11 @@ pub struct Matrix {
     pub duration: Duration,
     /// Measured repetitions per cell.
     pub repetitions: u32,
-    /// Cold starts per image (and per bare binary) in the startup phase; 0 skips it.
+    /// Cold starts per image (and per bare binary) in the startup phase; 0 skips it. The
+    /// ecs backend has no startup phase ([`Matrix::startup_phase_runs`]).
     pub startup_runs: u32,
-    /// The CPUs the server may run on.
+    /// The CPUs the server may run on; unused under the ecs backend, whose tasks get their
+    /// size's vCPUs.
     pub server_cpus: CpuSet,
     /// The CPUs the load generator runs on; disjoint from `server_cpus`. oha gets one worker
     /// thread per CPU here.
@@ -572,11 +591,11 @@ impl Matrix {
         }
     }
 
-    /// What the cells' services run from: an image on each of the matrix's bases, or the
-    /// bare binary under the process backend.
+    /// What the cells' services run from: an image on each of the matrix's bases (a
+    /// container's, or a Fargate task's), or the bare binary under the process backend.
     pub fn packagings(&self) -> Vec<Packaging> {
         match self.backend {
-            Backend::Docker => self
+            Backend::Docker | Backend::Ecs => self
                 .bases
                 .iter()
                 .map(|&base| Packaging::Image(base))
@@ -655,14 +674,25 @@ impl Matrix {
         self.warmup + (self.duration + REPETITION_OVERHEAD) * self.repetitions + CELL_OVERHEAD
     }
 
-    /// How long the startup phase takes: [`Matrix::startup_runs`] cold starts of every image
-    /// (at [`STARTUP_RUN_OVERHEAD`]) and of every bare binary (at
+    /// The cold starts the startup phase makes of each image and bare binary:
+    /// [`Matrix::startup_runs`], or none under the ecs backend, which has no startup phase
+    /// (`bench-runner fargate run` is what times a task's launch).
+    pub fn startup_phase_runs(&self) -> u32 {
+        match self.backend {
+            Backend::Docker | Backend::Process => self.startup_runs,
+            Backend::Ecs => 0,
+        }
+    }
+
+    /// How long the startup phase takes: [`Matrix::startup_phase_runs`] cold starts of every
+    /// image (at [`STARTUP_RUN_OVERHEAD`]) and of every bare binary (at
     /// [`PROCESS_STARTUP_RUN_OVERHEAD`]).
     pub fn startup_estimate(&self) -> Duration {
-        let process_runs = self.frameworks.len() as u32 * self.startup_runs;
+        let runs = self.startup_phase_runs();
+        let process_runs = self.frameworks.len() as u32 * runs;
         let image_runs = match self.backend {
-            Backend::Docker => self.images().len() as u32 * self.startup_runs,
-            Backend::Process => 0,
+            Backend::Docker => self.images().len() as u32 * runs,
+            Backend::Process | Backend::Ecs => 0,
         };
         STARTUP_RUN_OVERHEAD * image_runs + PROCESS_STARTUP_RUN_OVERHEAD * process_runs
     }
@@ -738,7 +768,7 @@ impl Matrix {
     pub fn validate(&self) -> Result<(), InvalidSetting> {
         non_empty("frameworks", &self.frameworks)?;
         no_duplicates("frameworks", &self.frameworks)?;
-        if self.backend == Backend::Docker {
+        if self.backend != Backend::Process {
             non_empty("bases", &self.bases)?;
             no_duplicates("bases", &self.bases)?;
         }
@@ -754,7 +784,17 @@ impl Matrix {
                     ),
                 ));
             }
-            if quota.vcpus > self.server_cpus.len() as f64 {
+            if self.backend == Backend::Ecs {
+                // A task's CPUs are Fargate's, not server-cpus'; its size is the quota.
+                if let Err(err) = quota.fargate_size() {
+                    return Err(InvalidSetting::new(
+                        "cpus",
+                        format!(
+                            "{err} (under the ecs backend each quota is a Fargate task size: a task gets all of its size's vCPUs and memory, so a quota between sizes would be measured at another size)"
+                        ),
+                    ));
+                }
+            } else if quota.vcpus > self.server_cpus.len() as f64 {
                 return Err(InvalidSetting::new(
                     "cpus",
                     format!(
@@ -834,29 +874,30 @@ impl Matrix {
     }
 
     /// Checks the CPU sets against the machines they are on: each set's CPUs must exist
-    /// (ids 0 to cores - 1), and on one machine the two sets must not share a CPU.
+    /// (ids 0 to cores - 1), and on one machine the two sets must not share a CPU. A server
+    /// on machines whose CPUs the matrix does not choose leaves only the generator's set to
+    /// check.
     pub fn validate_host(&self, machines: Machines) -> Result<(), InvalidSetting> {
-        let (server_cores, generator_cores, server_machine) = match machines {
-            Machines::One { cores } => (cores, cores, "this host"),
+        let (server, generator_cores) = match machines {
+            Machines::One { cores } => (Some((cores, "this host")), cores),
             Machines::Two {
                 server_cores,
                 generator_cores,
-            } => (server_cores, generator_cores, "the engine's machine"),
-        };
-        for (key, set, cores, machine) in [
-            (
-                "server-cpus",
-                &self.server_cpus,
-                server_cores,
-                server_machine,
-            ),
-            (
-                "generator-cpus",
-                &self.generator_cpus,
+            } => (
+                Some((server_cores, "the engine's machine")),
                 generator_cores,
-                "this host",
             ),
-        ] {
+            Machines::GeneratorOnly { generator_cores } => (None, generator_cores),
+        };
+        let server =
+            server.map(|(cores, machine)| ("server-cpus", &self.server_cpus, cores, machine));
+        let generator = (
+            "generator-cpus",
+            &self.generator_cpus,
+            generator_cores,
+            "this host",
+        );
+        for (key, set, cores, machine) in server.into_iter().chain([generator]) {
             if set.max_id() >= cores {
                 return Err(InvalidSetting::new(
                     key,
@@ -895,6 +936,9 @@ pub enum Machines {
         server_cores: u32,
         generator_cores: u32,
     },
+    /// The server on machines whose CPUs the matrix does not choose (the ecs backend's
+    /// Fargate tasks), the generator on this one: only `generator-cpus` is checked.
+    GeneratorOnly { generator_cores: u32 },
 }
 
 fn non_empty<T>(key: &'static str, values: &[T]) -> Result<(), InvalidSetting> {
@@ -1119,7 +1163,8 @@ pub struct Settings {
     #[arg(long, value_enum, value_delimiter = ',')]
     pub bases: Option<Vec<Base>>,
 
-    /// CPU quotas in vCPUs, each with an optional memory limit in MiB: 0.5,1:4096
+    /// CPU quotas in vCPUs, each with an optional memory limit in MiB: 0.5,1:4096 (under
+    /// --backend ecs, Fargate task sizes)
     #[arg(long, value_delimiter = ',', value_name = "VCPUS[:MIB]")]
     pub cpus: Option<Vec<QuotaSpec>>,
 
@@ -1163,7 +1208,8 @@ pub struct Settings {
     #[arg(long, value_name = "N")]
     pub repetitions: Option<u32>,
 
-    /// Cold starts per image (and per bare binary) in the startup phase; 0 skips it
+    /// Cold starts per image (and per bare binary) in the startup phase; 0 skips it (none
+    /// under --backend ecs)
     #[arg(long, value_name = "N")]
     pub startup_runs: Option<u32>,
 
@@ -1649,6 +1695,118 @@ mod tests {
     }
 
     #[test]
+    fn ecs_quotas_are_fargate_task_sizes_exactly() {
+        let ecs = |cpus: Vec<CpuQuota>| Matrix {
+            backend: Backend::Ecs,
+            cpus,
+            ..Matrix::default()
+        };
+        // Sizes larger than server-cpus: a task's CPUs are not this machine's.
+        let sizes = ecs(vec![
+            CpuQuota::fargate(0.25),
+            CpuQuota::fargate(1.0),
+            "4:16384".parse().unwrap(),
+        ]);
+        sizes.validate().unwrap();
+        assert_eq!(
+            sizes.cpus[2].fargate_size(),
+            FargateSize::new(4096, 16384),
+            "exact, memory included"
+        );
+        assert_eq!(
+            ecs(vec![CpuQuota::fargate(1.5)])
+                .validate()
+                .unwrap_err()
+                .to_string(),
+            "invalid cpus (--cpus): 1.5 vCPU is not a Fargate size: Fargate takes 0.25, 0.5, 1, 2, 4, 8 or 16 vCPU (under the ecs backend each quota is a Fargate task size: a task gets all of its size's vCPUs and memory, so a quota between sizes would be measured at another size)"
+        );
+        let err = ecs(vec!["1:1024".parse().unwrap()]).validate().unwrap_err();
+        assert_eq!(err.key, "cpus");
+        assert_eq!(
+            err.message,
+            "1 vCPU takes 2 GB to 8 GB in 1 GB steps; not 1 GB (under the ecs backend each quota is a Fargate task size: a task gets all of its size's vCPUs and memory, so a quota between sizes would be measured at another size)"
+        );
+        // Never rounded up to the next size, which the cost of a docker cell is priced at.
+        let between = CpuQuota::fargate(0.3);
+        assert_eq!(
+            between.fargate_size(),
+            Err(SizeError::UnknownCpu { vcpus: 0.3 })
+        );
+        assert_eq!(
+            between.billed_fargate_size(),
+            FargateSize::new(512, 1024).ok()
+        );
+        assert!(CpuQuota::fargate(32.0).fargate_size().is_err());
+        // The same quota is fine under docker, where it is a CFS quota.
+        Matrix {
+            cpus: vec![CpuQuota::fargate(0.3)],
+            ..Matrix::default()
+        }
+        .validate()
+        .unwrap();
+        // Bases are images in the registry, as under docker.
+        let mut no_bases = ecs(vec![CpuQuota::fargate(0.5)]);
+        no_bases.bases.clear();
+        assert_eq!(
+            no_bases.validate().unwrap_err().to_string(),
+            "invalid bases (--bases): the list is empty: give at least one value"
+        );
+        no_bases.bases = vec![Base::Debian, Base::Debian];
+        assert_eq!(
+            no_bases.validate().unwrap_err().to_string(),
+            "invalid bases (--bases): debian is listed twice"
+        );
+    }
+
+    #[test]
+    fn ecs_runs_images_and_has_no_startup_phase() {
+        let matrix = Matrix {
+            backend: Backend::Ecs,
+            bases: vec![Base::Scratch, Base::Debian],
+            ..Matrix::default()
+        };
+        assert_eq!(
+            matrix.packagings(),
+            [
+                Packaging::Image(Base::Scratch),
+                Packaging::Image(Base::Debian)
+            ]
+        );
+        assert!(matrix.cells().iter().all(|c| c.cpu_quota().is_some()));
+        assert_eq!(matrix.startup_phase_runs(), 0);
+        assert_eq!(matrix.startup_estimate(), Duration::ZERO);
+        assert_eq!(
+            matrix.estimate(),
+            matrix.cell_estimate() * matrix.cells().len() as u32
+        );
+        let docker = Matrix {
+            backend: Backend::Docker,
+            ..matrix.clone()
+        };
+        assert_eq!(docker.startup_phase_runs(), 5);
+        assert!(docker.startup_estimate() > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_server_elsewhere_leaves_only_the_generator_cpus_to_check() {
+        let ecs = Matrix {
+            backend: Backend::Ecs,
+            server_cpus: "0-63".parse().unwrap(),
+            generator_cpus: "0-1".parse().unwrap(),
+            ..Matrix::default()
+        };
+        ecs.validate().unwrap();
+        ecs.validate_host(Machines::GeneratorOnly { generator_cores: 2 })
+            .unwrap();
+        assert_eq!(
+            ecs.validate_host(Machines::GeneratorOnly { generator_cores: 1 })
+                .unwrap_err()
+                .to_string(),
+            "invalid generator-cpus (--generator-cpus): CPU 1 does not exist: this host has CPUs 0 to 0"
+        );
+    }
+
+    #[test]
     fn a_matrix_file_overlays_the_defaults() {
         let file = r#"
             frameworks = ["axum", "hyper"]
@@ -1766,7 +1924,7 @@ mod tests {
         insta::assert_snapshot!(err("cpus = [0.5, { vcpus = 1, memory = 4096 }]"), @"key `cpus[1].memory`: line 1, column 27: unknown field `memory`, expected `vcpus` or `memory-mib`");
         insta::assert_snapshot!(err("cpus = [true]"), @r#"key `cpus[0]`: line 1, column 9: invalid type: boolean `true`, expected a CPU quota: vCPUs like 0.5, "0.5:1024" (memory in MiB) or { vcpus = 0.5, memory-mib = 1024 }"#);
         insta::assert_snapshot!(err("server-cpus = \"one\""), @r#"key `server-cpus`: line 1, column 15: invalid CPU set "one": write CPU ids like "1", "0-3" or "0,2-3""#);
-        insta::assert_snapshot!(err("backend = \"podman\""), @"key `backend`: line 1, column 11: unknown variant `podman`, expected `docker` or `process`");
+        insta::assert_snapshot!(err("backend = \"podman\""), @"key `backend`: line 1, column 11: unknown variant `podman`, expected one of `docker`, `process`, `ecs`");
         insta::assert_snapshot!(err("frameworks = [\"axum\""), @r"
         line 1, column 21: invalid array
         expected `]`

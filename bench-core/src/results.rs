@@ -25,7 +25,9 @@ use crate::units::{Bytes, Micros, Millis, Percent, RequestsPerSec};
 /// The version of this format, written in every `results.json`.
 ///
 /// Version 2: repetitions interleaved in rounds, HDR latency, CFS throttling, CPU over oha's
-/// load window, anon memory and the cgroup's peak, comparison groups, run sessions.
+/// load window, anon memory and the cgroup's peak, comparison groups, run sessions. Added
+/// within it: a repetition's `server` is absent under the ecs backend (not measured), and
+/// so are the summary's server figures (null).
 pub const FORMAT_VERSION: u32 = 2;
 
 /// The load generator is saturated when its CPU reaches this share of its limit (90 %).
@@ -283,6 +285,33 @@ pub struct Provenance {
     /// which all loaded 127.0.0.1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_host: Option<String>,
+    /// Where the ecs backend ran the services: the cluster, its network and the registry;
+    /// `None` under the other backends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs: Option<EcsProvenance>,
+}
+
+/// The ECS cluster and network a run of the ecs backend started its Fargate tasks in, and
+/// where their images came from.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EcsProvenance {
+    /// The AWS region of the cluster and the registry: `us-east-1`.
+    pub region: String,
+    /// The ECS cluster the tasks ran in, as given (name or ARN).
+    pub cluster: String,
+    /// `AWS_ENDPOINT_URL` when it was set: an emulator (moto) answered the AWS calls, so the
+    /// tasks were the emulator's stand-ins and nothing ran on Fargate. `None`: AWS itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The subnets of the tasks' network interfaces (`subnet-…`).
+    pub subnets: Vec<String>,
+    /// The security groups of the tasks' network interfaces (`sg-…`).
+    pub security_groups: Vec<String>,
+    /// The registry the images came from: `123456789012.dkr.ecr.us-east-1.amazonaws.com`.
+    pub registry: String,
+    /// How the load reached the tasks: `each task's private IPv4 address`, or
+    /// `<ip> (--target-host)`.
+    pub target: String,
 }
 
 /// The Docker engine of a run.
@@ -402,13 +431,17 @@ pub struct CellResult {
     pub started: Option<String>,
 }
 
-/// What a cell measured, exactly: the service binary and, under Docker, the image it ran in.
-/// Two cells with the same artifact ran the same program, whatever else their runs built.
+/// What a cell measured, exactly: the service binary and, under Docker or ECS, the image it
+/// ran in. Two cells with the same artifact ran the same program, whatever else their runs
+/// built.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
-    /// Hex SHA-256 of the service binary.
+    /// Hex SHA-256 of the service binary; `None` under the ecs backend, where the runner
+    /// has only the image in the registry.
     pub binary_sha256: Option<String>,
-    /// The engine's image id (`sha256:…`); `None` on the process backend.
+    /// The engine's image id (`sha256:…`); under the ecs backend the registry's manifest
+    /// digest (`sha256:…`), by which the task definition names the image; `None` on the
+    /// process backend.
     pub image_id: Option<String>,
 }
 
@@ -520,7 +553,10 @@ pub struct Repetition {
     /// records); empty when they were not available, and in results older than the field.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub timeline: Vec<crate::latency::Second>,
-    pub server: ServerUsage,
+    /// What the server used; `None` (absent from the JSON) when it was not measured: under
+    /// the ecs backend, whose Fargate tasks give the runner no cgroup to read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<ServerUsage>,
     pub generator: GeneratorUsage,
 }
 
@@ -677,13 +713,16 @@ pub struct CellSummary {
     /// p99 per repetition: how far one repetition's p99 can be trusted.
     pub latency_p99_us: Option<Spread>,
     pub success_ratio: Spread,
-    pub server_cpu_percent: Spread,
-    /// `None` when a repetition has no 2xx response.
+    /// `None` when a repetition's server usage was not measured (the ecs backend), like
+    /// every server figure below.
+    pub server_cpu_percent: Option<Spread>,
+    /// `None` also when a repetition has no 2xx response.
     pub cpu_us_per_request: Option<Spread>,
-    pub anon_mean_bytes: Spread,
+    pub anon_mean_bytes: Option<Spread>,
     /// The largest high-water mark of any repetition.
     pub peak_bytes: Option<Bytes>,
-    /// The share of CFS periods that ended throttled, as a fraction, per repetition.
+    /// The share of CFS periods that ended throttled, as a fraction, per repetition; `None`
+    /// also without a quota (a process).
     pub throttled_share: Option<Spread>,
     /// The share of requests caught by a throttling stall, C × throttled periods ÷ 2xx
     /// responses, the median over the repetitions, as a fraction.
@@ -707,8 +746,15 @@ impl CellSummary {
         let latency = histograms
             .and_then(|texts| crate::latency::merge(texts).ok().flatten())
             .and_then(|merged| Percentiles::of(&merged));
+        // Every repetition's server usage, or `None` when any was not measured.
+        let server: Option<Vec<&ServerUsage>> =
+            repetitions.iter().map(|r| r.server.as_ref()).collect();
+        let server_spread = |f: fn(&ServerUsage) -> f64| match &server {
+            Some(usages) => Spread::of(usages.iter().map(|&u| f(u))).map(Some),
+            None => Some(None),
+        };
         let stalled = |r: &Repetition| {
-            let throttling = r.server.throttling?;
+            let throttling = r.server.as_ref()?.throttling?;
             (r.load.ok_2xx > 0).then(|| {
                 f64::from(cell.connections) * throttling.throttled_periods as f64
                     / r.load.ok_2xx as f64
@@ -722,11 +768,13 @@ impl CellSummary {
             latency,
             latency_p99_us: all(&Repetition::p99_us),
             success_ratio: each(|r| r.load.success_ratio)?,
-            server_cpu_percent: each(|r| r.server.cpu_percent)?,
-            cpu_us_per_request: all(&|r| r.server.cpu_us_per_ok_request),
-            anon_mean_bytes: each(|r| r.server.anon_mean_bytes as f64)?,
-            peak_bytes: repetitions.iter().filter_map(|r| r.server.peak_bytes).max(),
-            throttled_share: all(&|r| r.server.throttling?.throttled_share()),
+            server_cpu_percent: server_spread(|u| u.cpu_percent)?,
+            cpu_us_per_request: all(&|r| r.server.as_ref()?.cpu_us_per_ok_request),
+            anon_mean_bytes: server_spread(|u| u.anon_mean_bytes as f64)?,
+            peak_bytes: server
+                .as_ref()
+                .and_then(|usages| usages.iter().filter_map(|u| u.peak_bytes).max()),
+            throttled_share: all(&|r| r.server.as_ref()?.throttling?.throttled_share()),
             stalled_share: all(&stalled).map(|s| s.median),
             generator_cpu_percent: each(|r| r.generator.cpu_percent)?,
         })
@@ -738,11 +786,15 @@ impl CellSummary {
 #[serde(tag = "flag", rename_all = "kebab-case")]
 pub enum Flag {
     /// The load generator ran out of CPU while the server had some left: the throughput is
-    /// the generator's, a floor for the server's. CPU µs per request stays comparable.
+    /// the generator's, a floor for the server's. CPU µs per request stays comparable. When
+    /// the server's CPU was not measured (the ecs backend), the generator's saturation alone.
     GeneratorBound {
         generator_cpu_percent: Percent,
         generator_limit_percent: Percent,
-        server_cpu_percent: Percent,
+        /// `None` (null): the server's CPU was not measured, and the flag rests on the
+        /// generator's CPU alone.
+        #[serde(default)]
+        server_cpu_percent: Option<Percent>,
         server_quota_percent: Percent,
     },
     /// The 2xx rate varied more than [`NOISY_CV`] over the repetitions.
@@ -824,15 +876,17 @@ impl Flag {
 
 /// Whether a load generator at `generator_cpu_percent` of `generator_limit_percent` bound a
 /// server at `server_cpu_percent` under `quota`: the generator at [`GENERATOR_SATURATED`] of
-/// its limit or more while the server stays below [`SERVER_HEADROOM`] of its quota.
+/// its limit or more while the server stays below [`SERVER_HEADROOM`] of its quota. A server
+/// whose CPU was not measured (`None`) is not taken to have had any to spare or not: the
+/// generator's saturation alone decides.
 pub fn is_generator_bound(
     generator_cpu_percent: Percent,
     generator_limit_percent: Percent,
-    server_cpu_percent: Percent,
+    server_cpu_percent: Option<Percent>,
     quota: &CpuQuota,
 ) -> bool {
     generator_cpu_percent >= GENERATOR_SATURATED * generator_limit_percent
-        && server_cpu_percent < SERVER_HEADROOM * quota.percent()
+        && server_cpu_percent.is_none_or(|server| server < SERVER_HEADROOM * quota.percent())
 }
 
 /// Whether a rate spread is noisy: its CV above [`NOISY_CV`].
@@ -889,18 +943,19 @@ fn flags(cell: &Cell, summary: &CellSummary, repetitions: &[Repetition]) -> Vec<
     let generator_limit_percent =
         Spread::of(repetitions.iter().map(|r| r.generator.cpu_limit_percent))
             .map_or(0.0, |s| s.median);
+    let server_cpu_percent = summary.server_cpu_percent.map(|s| s.median);
     if let Some(quota) = cell.cpu_quota()
         && is_generator_bound(
             summary.generator_cpu_percent.median,
             generator_limit_percent,
-            summary.server_cpu_percent.median,
+            server_cpu_percent,
             &quota,
         )
     {
         flags.push(Flag::GeneratorBound {
             generator_cpu_percent: summary.generator_cpu_percent.median,
             generator_limit_percent,
-            server_cpu_percent: summary.server_cpu_percent.median,
+            server_cpu_percent,
             server_quota_percent: quota.percent(),
         });
     }
@@ -1006,7 +1061,7 @@ pub(crate) mod tests {
                 status_codes: BTreeMap::from([(200, ok)]),
                 errors: BTreeMap::new(),
             },
-            server: ServerUsage::from_readings(
+            server: Some(ServerUsage::from_readings(
                 Duration::from_secs_f64(server_cpu / 100.0 * 10.0),
                 Duration::from_secs(10),
                 ok,
@@ -1017,7 +1072,7 @@ pub(crate) mod tests {
                     throttled_periods: 0,
                     throttled_us: 0,
                 }),
-            ),
+            )),
             generator: GeneratorUsage::from_readings(
                 Duration::from_secs_f64(generator_cpu / 100.0 * 10.0),
                 Duration::from_secs(10),
@@ -1081,22 +1136,25 @@ pub(crate) mod tests {
     #[test]
     fn generator_bound_needs_a_saturated_generator_and_an_idle_server() {
         let one = CpuQuota::fargate(1.0);
-        assert!(is_generator_bound(95.0, 100.0, 70.0, &one));
-        assert!(is_generator_bound(90.0, 100.0, 89.9, &one));
+        assert!(is_generator_bound(95.0, 100.0, Some(70.0), &one));
+        assert!(is_generator_bound(90.0, 100.0, Some(89.9), &one));
         assert!(
-            !is_generator_bound(89.9, 100.0, 70.0, &one),
+            !is_generator_bound(89.9, 100.0, Some(70.0), &one),
             "generator has headroom"
         );
         assert!(
-            !is_generator_bound(99.0, 100.0, 90.0, &one),
+            !is_generator_bound(99.0, 100.0, Some(90.0), &one),
             "server saturated too"
         );
         let half = CpuQuota::fargate(0.5);
         assert!(
-            !is_generator_bound(99.0, 100.0, 48.0, &half),
+            !is_generator_bound(99.0, 100.0, Some(48.0), &half),
             "server at its 0.5 quota"
         );
-        assert!(is_generator_bound(190.0, 200.0, 40.0, &half));
+        assert!(is_generator_bound(190.0, 200.0, Some(40.0), &half));
+        // The server's CPU not measured: the generator's saturation alone, never a 0 %.
+        assert!(is_generator_bound(95.0, 100.0, None, &one));
+        assert!(!is_generator_bound(89.9, 100.0, None, &one));
     }
 
     #[test]
@@ -1119,7 +1177,7 @@ pub(crate) mod tests {
         assert_eq!(summary.rate_per_vcpu, Some(75_000.0));
         assert!((summary.cpu_us_per_request.unwrap().median - 10.0).abs() < 1e-6);
         assert_eq!(
-            summary.anon_mean_bytes.median,
+            summary.anon_mean_bytes.unwrap().median,
             (3.5 * (1 << 20) as f64).floor()
         );
         assert_eq!(summary.peak_bytes, Some(5 << 20));
@@ -1275,7 +1333,7 @@ pub(crate) mod tests {
     }
 
     fn throttled(mut r: Repetition, throttled_periods: u64) -> Repetition {
-        r.server.throttling = Some(Throttling {
+        r.server.as_mut().unwrap().throttling = Some(Throttling {
             periods: 100,
             throttled_periods,
             throttled_us: throttled_periods * 45_000,
@@ -1329,5 +1387,113 @@ pub(crate) mod tests {
         );
         assert!(result.flag(FlagKind::GeneratorBound).is_none());
         assert_eq!(result.summary.unwrap().rate_per_vcpu, None);
+    }
+
+    /// `repetition`, its server usage not measured, as under the ecs backend.
+    fn unmeasured(mut r: Repetition) -> Repetition {
+        r.server = None;
+        r
+    }
+
+    #[test]
+    fn a_server_not_measured_has_no_server_figures_and_no_zeros() {
+        let result = CellResult::measured(
+            cell(1.0, Endpoint::Hello, 64),
+            vec![
+                unmeasured(repetition(75_000.0, 75.0, 97.0)),
+                unmeasured(repetition(76_000.0, 76.0, 98.0)),
+                unmeasured(repetition(74_000.0, 74.0, 96.0)),
+            ],
+            Lifecycle::default(),
+        );
+        let summary = result.summary.as_ref().unwrap();
+        assert_eq!(summary.rate_2xx.median, 75_000.0);
+        let generator_cpu_percent = summary.generator_cpu_percent.median;
+        assert!((generator_cpu_percent - 97.0).abs() < 1e-6);
+        assert_eq!(summary.server_cpu_percent, None);
+        assert_eq!(summary.cpu_us_per_request, None);
+        assert_eq!(summary.anon_mean_bytes, None);
+        assert_eq!(summary.peak_bytes, None);
+        assert_eq!(summary.throttled_share, None);
+        assert_eq!(summary.stalled_share, None);
+        // Judged on oha's CPU alone, and the flag says the server's was not measured.
+        assert_eq!(
+            result.flag(FlagKind::GeneratorBound),
+            Some(&Flag::GeneratorBound {
+                generator_cpu_percent,
+                generator_limit_percent: 100.0,
+                server_cpu_percent: None,
+                server_quota_percent: 100.0,
+            })
+        );
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(
+            json["flags"][0]["server_cpu_percent"],
+            serde_json::Value::Null
+        );
+        assert!(
+            json["repetitions"][0].get("server").is_none(),
+            "absent, not null: {}",
+            json["repetitions"][0]
+        );
+        assert_eq!(
+            serde_json::from_value::<CellResult>(json).unwrap(),
+            result,
+            "reads back"
+        );
+
+        // One repetition without server usage is enough: a median of the others would pass
+        // for the cell's.
+        let mixed = CellSummary::of(
+            &cell(1.0, Endpoint::Hello, 64),
+            &[
+                repetition(75_000.0, 75.0, 50.0),
+                unmeasured(repetition(76_000.0, 76.0, 50.0)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                mixed.server_cpu_percent,
+                mixed.anon_mean_bytes,
+                mixed.peak_bytes
+            ),
+            (None, None, None)
+        );
+
+        // oha with headroom: no flag, whatever the server did.
+        let idle = CellResult::measured(
+            cell(1.0, Endpoint::Hello, 64),
+            vec![unmeasured(repetition(75_000.0, 75.0, 60.0))],
+            Lifecycle::default(),
+        );
+        assert!(idle.flags.is_empty(), "{:?}", idle.flags);
+    }
+
+    #[test]
+    fn the_p99_cliff_needs_throttling_that_was_measured() {
+        let r = unmeasured(throttled(repetition(60_000.0, 50.0, 80.0), 100));
+        let result = CellResult::measured(
+            cell(0.5, Endpoint::Hello, 64),
+            vec![r],
+            Lifecycle::default(),
+        );
+        assert!(result.flag(FlagKind::P99Cliff).is_none());
+    }
+
+    #[test]
+    fn results_written_before_read_server_usage_and_flags_as_measured() {
+        let result = CellResult::measured(
+            cell(1.0, Endpoint::Hello, 64),
+            vec![repetition(75_000.0, 75.0, 97.0)],
+            Lifecycle::default(),
+        );
+        let json = serde_json::to_value(&result).unwrap();
+        assert!(json["repetitions"][0]["server"].is_object());
+        assert_eq!(json["flags"][0]["server_cpu_percent"], 75.0);
+        assert_eq!(json["summary"]["server_cpu_percent"]["median"], 75.0);
+        let back: CellResult = serde_json::from_value(json).unwrap();
+        assert!(back.repetitions[0].server.is_some());
+        assert_eq!(back, result);
     }
 }

@@ -7,6 +7,7 @@
 //! and instance roles. `AWS_ENDPOINT_URL` sends every call to another endpoint, an emulator's
 //! such as moto's; results then say so.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,7 +18,9 @@ use aws_sdk_ecs::config::ProvideCredentials;
 use aws_sdk_ecs::error::DisplayErrorContext;
 use aws_sdk_ecs::types as ecs;
 use base64::Engine as _;
-use bench_core::fargate::taskdef::TaskDefinition;
+use bench_core::catalog::{Base, Framework};
+use bench_core::ecr::EcrHost;
+use bench_core::fargate::taskdef::{Options, TaskDefinition};
 use bench_core::fargate::timeline::{
     AttachmentDetail, AwsTime, DescribedTask, NetworkInterface, TaskAttachment, TaskContainer,
 };
@@ -136,11 +139,11 @@ pub async fn ecr_login(aws: &Aws) -> Result<EcrLogin> {
     })
 }
 
-/// Whether ECR has `repository:tag` in `aws`'s region.
+/// The digest of `repository:tag` in ECR in `aws`'s region (`sha256:…`, the manifest's).
 ///
 /// # Errors
 /// When the repository or the tag is missing, with what to do about it, or ECR fails.
-pub async fn ecr_image_exists(aws: &Aws, repository: &str, tag: &str) -> Result<()> {
+pub async fn ecr_image_digest(aws: &Aws, repository: &str, tag: &str) -> Result<String> {
     let id = aws_sdk_ecr::types::ImageIdentifier::builder()
         .image_tag(tag)
         .build();
@@ -152,7 +155,10 @@ pub async fn ecr_image_exists(aws: &Aws, repository: &str, tag: &str) -> Result<
         .send()
         .await
     {
-        Ok(answer) if !answer.image_details().is_empty() => Ok(()),
+        Ok(answer) if !answer.image_details().is_empty() => answer.image_details()[0]
+            .image_digest()
+            .map(ToOwned::to_owned)
+            .with_context(|| format!("ECR gave {repository}:{tag} without a digest")),
         Ok(_) => bail!(
             "{repository}:{tag} is not in ECR in {}: push it first (bench-runner push)",
             aws.describe()
@@ -182,6 +188,59 @@ pub async fn ecr_image_exists(aws: &Aws, repository: &str, tag: &str) -> Result<
     }
 }
 
+/// The digest of each of `images` in `options`' registry when that is ECR, each looked up
+/// in ECR in the registry's own region: a missing image would otherwise cost a task that
+/// stops with CannotPullContainerError. `None` for another registry, whose images cannot be
+/// checked without its credentials.
+///
+/// # Errors
+/// When an image is missing (all of them listed, each with what to do) or ECR fails.
+pub async fn ecr_digests(
+    aws: &Aws,
+    options: &Options,
+    images: &[(Framework, Base)],
+) -> Result<Option<BTreeMap<(Framework, Base), String>>> {
+    let Some(host) = options.registry.as_deref().and_then(EcrHost::parse) else {
+        return Ok(None);
+    };
+    let ecr = if host.region == aws.region {
+        aws.clone()
+    } else {
+        Aws::connect(Some(&host.region)).await?
+    };
+    let mut digests = BTreeMap::new();
+    let mut missing = Vec::new();
+    for &(framework, base) in images {
+        let repository = format!("{}/{framework}", options.namespace);
+        match ecr_image_digest(&ecr, &repository, base.name()).await {
+            Ok(digest) => {
+                digests.insert((framework, base), digest);
+            }
+            Err(err) => missing.push(format!("{err:#}")),
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "{} of the images cannot be found:\n  {}",
+            missing.len(),
+            missing.join("\n  ")
+        );
+    }
+    Ok(Some(digests))
+}
+
+/// Why the images of `options` were not looked for before launch.
+pub fn unchecked_registry_note(options: &Options) -> String {
+    match &options.registry {
+        None => "warning: without --registry the images are looked for on Docker Hub, where \
+                 benchlab publishes none"
+            .to_owned(),
+        Some(registry) => {
+            format!("note: {registry} is not ECR: the images are not checked before launch")
+        }
+    }
+}
+
 /// Where tasks run: the cluster and the `awsvpc` network of every task.
 #[derive(Clone, Debug)]
 pub struct TaskNetwork {
@@ -189,6 +248,52 @@ pub struct TaskNetwork {
     pub subnets: Vec<String>,
     pub security_groups: Vec<String>,
     pub assign_public_ip: bool,
+}
+
+impl TaskNetwork {
+    /// The network of the flags `--cluster`, `--subnets`, `--security-groups` and
+    /// `--assign-public-ip`, checked.
+    ///
+    /// # Errors
+    /// An empty cluster, no subnet, or an id that is not a subnet's or a security group's,
+    /// naming the flag.
+    pub fn new(
+        cluster: &str,
+        subnets: &[String],
+        security_groups: &[String],
+        assign_public_ip: bool,
+    ) -> Result<TaskNetwork> {
+        if cluster.is_empty() {
+            bail!("--cluster is empty: give the name or ARN of an ECS cluster");
+        }
+        if subnets.is_empty() {
+            bail!(
+                "--subnets is missing: give the subnets the tasks run in (subnet-…, \
+                 comma-separated), in the VPC this machine is in"
+            );
+        }
+        check_ids("--subnets", "subnet-", subnets)?;
+        check_ids("--security-groups", "sg-", security_groups)?;
+        Ok(TaskNetwork {
+            cluster: cluster.to_owned(),
+            subnets: subnets.to_vec(),
+            security_groups: security_groups.to_vec(),
+            assign_public_ip,
+        })
+    }
+}
+
+/// Every id of `ids` starts with `prefix` and goes on with letters and digits, as VPC ids do.
+fn check_ids(flag: &str, prefix: &str, ids: &[String]) -> Result<()> {
+    for id in ids {
+        let valid = id.strip_prefix(prefix).is_some_and(|rest| {
+            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
+        });
+        if !valid {
+            bail!("invalid {flag} entry {id:?}: expected an id like {prefix}0123456789abcdef0");
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `cluster` exists and is active in `aws`'s region.
@@ -691,6 +796,56 @@ fn described(task: &ecs::Task) -> DescribedTask {
     }
 }
 
+/// Whether ECS has given the task up: it is on its way to STOPPED or there.
+pub fn stopping(task: &DescribedTask) -> bool {
+    task.desired_status.as_deref() == Some("STOPPED")
+        || matches!(
+            task.last_status.as_deref(),
+            Some("DEACTIVATING" | "STOPPING" | "DEPROVISIONING" | "STOPPED")
+        )
+}
+
+/// The error of a task that stopped `when`, with ECS's reasons.
+pub fn stopped_error(task: &DescribedTask, when: &str) -> anyhow::Error {
+    anyhow!(
+        "the task stopped {when}: {}",
+        task.stop_reason()
+            .unwrap_or_else(|| "ECS gave no reason".to_owned())
+    )
+}
+
+/// Describes `task` every [`DESCRIBE_EVERY`] until it is RUNNING, and returns it then;
+/// `seen` gets every answer on the way.
+///
+/// # Errors
+/// When the task stops first (with ECS's reasons), is not RUNNING `timeout` after `since`,
+/// or ECS fails.
+pub async fn wait_running(
+    ledger: &Ledger,
+    task: &str,
+    since: std::time::Instant,
+    timeout: Duration,
+    mut seen: impl FnMut(&DescribedTask),
+) -> Result<DescribedTask> {
+    loop {
+        let described = ledger.describe(task).await?;
+        seen(&described);
+        if described.last_status.as_deref() == Some("RUNNING") {
+            return Ok(described);
+        }
+        if stopping(&described) {
+            return Err(stopped_error(&described, "before it ran"));
+        }
+        if since.elapsed() > timeout {
+            bail!(
+                "not RUNNING within {timeout:?} of RunTask: last status {}",
+                described.last_status.as_deref().unwrap_or("none")
+            );
+        }
+        tokio::time::sleep(DESCRIBE_EVERY).await;
+    }
+}
+
 /// How often a launching task is described: ECS's DescribeTasks allows 20 calls per second
 /// per account with bursts of 100 (its documented throttle), so once a second per task
 /// leaves room for everything else the account does.
@@ -699,4 +854,30 @@ pub const DESCRIBE_EVERY: Duration = Duration::from_secs(1);
 /// The task's address in its VPC, once its network interface is attached.
 pub fn task_address(task: &DescribedTask) -> Option<Ipv4Addr> {
     task.private_ipv4()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_network_names_the_flag_at_fault() {
+        let subnets = ["subnet-0a1b2c3d".to_owned()];
+        assert!(TaskNetwork::new("default", &subnets, &[], false).is_ok());
+        let err = |cluster: &str, subnets: &[&str], groups: &[&str]| {
+            let owned = |ids: &[&str]| ids.iter().map(|&id| id.to_owned()).collect::<Vec<_>>();
+            TaskNetwork::new(cluster, &owned(subnets), &owned(groups), false)
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("default", &["subnet-1"], &["subnet-1"]),
+            "invalid --security-groups entry \"subnet-1\": expected an id like \
+             sg-0123456789abcdef0"
+        );
+        assert!(err("default", &["subnet-"], &[]).starts_with("invalid --subnets entry"));
+        assert!(err("default", &["subnet-a b"], &[]).starts_with("invalid --subnets entry"));
+        assert!(err("default", &[], &[]).starts_with("--subnets is missing"));
+        assert!(err("", &["subnet-1"], &[]).starts_with("--cluster is empty"));
+    }
 }

@@ -9,8 +9,11 @@ use std::time::Duration;
 use bench_core::catalog::{Backend, Base, Framework, REPOSITORY};
 use bench_core::deploy::Strategy;
 use bench_core::fargate::sizes::{FargateSize, parse_sizes};
+use bench_core::fargate::taskdef::{AwsLogs, Options};
 use bench_core::plan::{CpuSet, Endpoint, Settings};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::aws::TaskNetwork;
 
 /// Builds benchlab's images and measures its services.
 #[derive(Debug, Parser)]
@@ -194,11 +197,20 @@ pub struct RunArgs {
     pub engine: EngineArgs,
 
     /// Where the load goes: the address the services bind and the generator loads
-    /// [default: 127.0.0.1, or with --resume the recorded one]. Any other address must be
-    /// the machine of a remote engine (--docker-host); a name is resolved once and its
-    /// address recorded
+    /// [default: 127.0.0.1, or with --resume the recorded one; under --backend ecs each
+    /// task's private address]. Any other address must be the machine of a remote engine
+    /// (--docker-host), or under --backend ecs a tunnel to the tasks; a name is resolved once
+    /// and its address recorded
     #[arg(long, value_name = "HOST")]
     pub target_host: Option<String>,
+
+    /// The tasks of --backend ecs: their images and definitions.
+    #[command(flatten, next_help_heading = "The ecs backend")]
+    pub task: TaskArgs,
+
+    /// The tasks of --backend ecs: where they run.
+    #[command(flatten, next_help_heading = "The ecs backend")]
+    pub ecs: EcsArgs,
 }
 
 #[derive(Debug, Args)]
@@ -570,7 +582,7 @@ pub enum FargateCommand {
     Run(FargateRunArgs),
 }
 
-/// What the task definitions hold, for `fargate plan` and `fargate run`.
+/// The images and what their task definitions hold, for `fargate plan` and `fargate run`.
 #[derive(Debug, Args)]
 pub struct TaskDefinitionArgs {
     /// Frameworks, comma-separated [default: all]
@@ -581,6 +593,14 @@ pub struct TaskDefinitionArgs {
     #[arg(long, value_enum, value_delimiter = ',')]
     pub bases: Vec<Base>,
 
+    #[command(flatten)]
+    pub task: TaskArgs,
+}
+
+/// What a task definition holds besides the image's framework, base and size: for
+/// `fargate plan`, `fargate run` and `run --backend ecs`.
+#[derive(Debug, Args)]
+pub struct TaskArgs {
     /// The registry the images were pushed to: HOST or HOST:PORT, like
     /// 123456789012.dkr.ecr.us-east-1.amazonaws.com [default: none, so images are named as
     /// on Docker Hub]
@@ -597,13 +617,83 @@ pub struct TaskDefinitionArgs {
     pub execution_role_arn: Option<String>,
 
     /// Send the service's output to this CloudWatch Logs group (the awslogs driver; needs
-    /// --execution-role-arn, and with `plan` --region)
+    /// --execution-role-arn, and --region)
     #[arg(long, value_name = "GROUP")]
     pub log_group: Option<String>,
 
     /// The port the service binds in the task
     #[arg(long, default_value_t = bench_core::fargate::taskdef::DEFAULT_PORT)]
     pub port: u16,
+}
+
+impl TaskArgs {
+    /// The definitions' options, checked; `region` is where the logs go.
+    ///
+    /// # Errors
+    /// A value ECS would refuse, or `--log-group` without a region, naming the flag.
+    pub fn options(&self, region: Option<&str>) -> anyhow::Result<Options> {
+        let logs = match (&self.log_group, region) {
+            (Some(group), Some(region)) => Some(AwsLogs {
+                group: group.clone(),
+                region: region.to_owned(),
+            }),
+            (Some(_), None) => {
+                anyhow::bail!("--log-group needs --region, the region of the group")
+            }
+            (None, _) => None,
+        };
+        let options = Options {
+            registry: self.registry.clone(),
+            namespace: self.namespace.clone(),
+            execution_role_arn: self.execution_role_arn.clone(),
+            logs,
+            port: self.port,
+        };
+        options.validate()?;
+        Ok(options)
+    }
+}
+
+/// Where Fargate tasks run: for `fargate run` and `run --backend ecs`.
+#[derive(Debug, Args)]
+pub struct EcsArgs {
+    /// The ECS cluster to run the tasks in
+    #[arg(long, default_value = "default")]
+    pub cluster: String,
+
+    /// The tasks' subnets, comma-separated: they must reach the registry (a NAT gateway,
+    /// VPC endpoints for ECR and S3, or --assign-public-ip in a public subnet)
+    #[arg(long, value_name = "SUBNETS", value_delimiter = ',')]
+    pub subnets: Vec<String>,
+
+    /// The tasks' security groups, comma-separated; they must let this machine reach --port
+    /// [default: the VPC's default group]
+    #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
+    pub security_groups: Vec<String>,
+
+    /// Give each task a public address (in a public subnet without a NAT gateway, the only
+    /// way it reaches ECR); the load and the probes still go to the private one
+    #[arg(long)]
+    pub assign_public_ip: bool,
+
+    /// The AWS region [default: AWS_REGION or the profile's]
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+impl EcsArgs {
+    /// The tasks' cluster and network, checked.
+    ///
+    /// # Errors
+    /// A missing or malformed value, naming the flag.
+    pub fn network(&self) -> anyhow::Result<TaskNetwork> {
+        TaskNetwork::new(
+            &self.cluster,
+            &self.subnets,
+            &self.security_groups,
+            self.assign_public_ip,
+        )
+    }
 }
 
 #[derive(Debug, Args)]
@@ -635,28 +725,8 @@ pub struct FargateRunArgs {
     #[arg(long, value_name = "SIZES", default_value = "0.25", value_parser = parse_fargate_sizes)]
     pub sizes: FargateSizes,
 
-    /// The ECS cluster to run the tasks in
-    #[arg(long, default_value = "default")]
-    pub cluster: String,
-
-    /// The tasks' subnets, comma-separated: they must reach the registry (a NAT gateway,
-    /// VPC endpoints for ECR and S3, or --assign-public-ip in a public subnet)
-    #[arg(long, value_name = "SUBNETS", value_delimiter = ',', required = true)]
-    pub subnets: Vec<String>,
-
-    /// The tasks' security groups, comma-separated; they must let this machine reach --port
-    /// [default: the VPC's default group]
-    #[arg(long, value_name = "GROUPS", value_delimiter = ',')]
-    pub security_groups: Vec<String>,
-
-    /// Give each task a public address (in a public subnet without a NAT gateway, the only
-    /// way it reaches ECR); the probe still goes to the private one
-    #[arg(long)]
-    pub assign_public_ip: bool,
-
-    /// The AWS region [default: AWS_REGION or the profile's]
-    #[arg(long)]
-    pub region: Option<String>,
+    #[command(flatten)]
+    pub ecs: EcsArgs,
 
     /// How many times each image × size is launched, one after the other in rounds
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=20))]

@@ -158,6 +158,9 @@ pub async fn deploy_command(plan: DeployPlan, workspace: &Workspace) -> Result<E
     let docker = match settings.backend {
         Backend::Docker => Some(docker::connect().await?),
         Backend::Process => None,
+        Backend::Ecs => {
+            bail!("--backend ecs: deploy runs its instances on this machine; use docker or process")
+        }
     };
     let targets = prepare_targets(workspace, docker.as_ref(), &plan).await?;
     let matrix = Matrix {
@@ -166,7 +169,8 @@ pub async fn deploy_command(plan: DeployPlan, workspace: &Workspace) -> Result<E
         ..Matrix::default()
     };
     let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
-    let mut provenance = provenance::collect(workspace, docker.as_ref(), &matrix, loopback).await;
+    let mut provenance =
+        provenance::collect(workspace, docker.as_ref(), &matrix, Some(loopback)).await;
     provenance.images = Vec::new();
     let mut results = DeployResults::new(provenance, proxy::version(), settings.clone());
     write_deploy(&plan.dir, &results, &[])?;

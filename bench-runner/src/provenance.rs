@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::process::Command;
 
-use bench_core::catalog::Framework;
+use bench_core::catalog::{Backend, Framework};
 use bench_core::plan::{CpuSet, Matrix};
 use bench_core::results::{EngineProvenance, Provenance};
 use bollard::Docker;
@@ -14,13 +14,14 @@ use sha2::{Digest, Sha256};
 
 use crate::workspace::Workspace;
 
-/// The provenance of a run starting now, whose load goes to `target_host`. A fact that
-/// cannot be read is recorded as `unknown (<why>)` rather than stopping the run.
+/// The provenance of a run starting now, whose load goes to `target_host` (`None`: to each
+/// Fargate task's own address). A fact that cannot be read is recorded as `unknown (<why>)`
+/// rather than stopping the run.
 pub async fn collect(
     workspace: &Workspace,
     docker: Option<&Docker>,
     matrix: &Matrix,
-    target_host: IpAddr,
+    target_host: Option<IpAddr>,
 ) -> Provenance {
     let lock = std::fs::read_to_string(workspace.root.join("Cargo.lock")).unwrap_or_default();
     let docker_version = match docker {
@@ -73,11 +74,15 @@ pub async fn collect(
         git_dirty: !git(&["status", "--porcelain", "--untracked-files=no"]).is_empty(),
         cargo_lock_sha256: hex::encode(Sha256::digest(lock.as_bytes())),
         cgroup: cgroup_version(),
-        cpu_topology: cpu_topology(&matrix.server_cpus, &matrix.generator_cpus),
+        cpu_topology: cpu_topology(
+            (matrix.backend != Backend::Ecs).then_some(&matrix.server_cpus),
+            &matrix.generator_cpus,
+        ),
         cpu_governor: governor(),
         images: Vec::new(),
         engine,
-        target_host: Some(target_host.to_string()),
+        target_host: target_host.map(|host| host.to_string()),
+        ecs: None,
     }
 }
 
@@ -97,8 +102,9 @@ fn cgroup_version() -> String {
 }
 
 /// The SMT siblings of the server's and the generator's CPUs, and whether they share a
-/// core: `server CPU 1 (siblings 1), generator CPU 0 (siblings 0): no core shared`.
-fn cpu_topology(server: &CpuSet, generator: &CpuSet) -> String {
+/// core: `server CPU 1 (siblings 1), generator CPU 0 (siblings 0): no core shared`; the
+/// generator's alone when the server runs elsewhere (`None`: a Fargate task).
+fn cpu_topology(server: Option<&CpuSet>, generator: &CpuSet) -> String {
     let siblings = |cpu: u32| -> Vec<u32> {
         let path = format!("/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list");
         std::fs::read_to_string(path)
@@ -120,8 +126,11 @@ fn cpu_topology(server: &CpuSet, generator: &CpuSet) -> String {
             .collect();
         (parts.join(", "), all)
     };
-    let (server_text, server_cores) = describe(server);
     let (generator_text, generator_cores) = describe(generator);
+    let Some(server) = server else {
+        return format!("generator CPU {generator_text}; the server is a Fargate task");
+    };
+    let (server_text, server_cores) = describe(server);
     let shared = server_cores.iter().any(|c| generator_cores.contains(c));
     format!(
         "server CPU {server_text}, generator CPU {generator_text}: {}",

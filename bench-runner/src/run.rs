@@ -8,20 +8,23 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use bench_core::catalog::{Backend, Framework, Packaging};
+use bench_core::catalog::{Backend, Base, Framework, Packaging};
 use bench_core::fargate::cost::Prices;
+use bench_core::fargate::taskdef::Options;
 use bench_core::plan::{Cell, CpuQuota, Machines, Matrix, Settings};
 use bench_core::results::{
-    Artifact, CellResult, GeneratorUsage, ImageInfo, Lifecycle, Repetition, RunResults,
-    ServerUsage, Session, Stage, StartupResult, Throttling,
+    Artifact, CellResult, EcsProvenance, GeneratorUsage, ImageInfo, Lifecycle, Repetition,
+    RunResults, ServerUsage, Session, Stage, StartupResult, Throttling,
 };
 use bench_core::units::RequestsPerSec;
 use bollard::Docker;
 
 use crate::artifacts::{build_binaries, build_images, ensure_bases};
+use crate::aws::{self, Aws, Ledger, TaskNetwork};
 use crate::bases::BaseOptions;
 use crate::cli::RunArgs;
 use crate::docker::Engine;
@@ -29,6 +32,7 @@ use crate::images::ImageOptions;
 use crate::loadgen::{self, Load, interpolate, monotonic_now};
 use crate::output::{new_results_dir, read_prices, read_results, write_report, write_results};
 use crate::progress::Progress;
+use crate::server::fargate::Tasks;
 use crate::server::{Limits, RUN_LABEL, Server, StartOptions, Target, Usage};
 use crate::workspace::Workspace;
 use crate::{docker, provenance};
@@ -64,8 +68,56 @@ pub struct RunPlan {
     pub prices: Option<Prices>,
     /// The engine the services run on (the process's, see `docker::engine`).
     pub engine: &'static Engine,
-    /// Where the load goes, and the address the services bind (`--target-host`).
-    pub target_host: IpAddr,
+    /// Where the load goes, and the address the services bind (`--target-host`); `None`
+    /// only under the ecs backend: each task's private address.
+    pub target_host: Option<IpAddr>,
+    /// Where the tasks of the ecs backend run, and what their definitions hold.
+    pub ecs: Option<EcsPlan>,
+}
+
+/// The ecs backend's side of a run: the flags of the ecs group, checked.
+#[derive(Debug)]
+pub struct EcsPlan {
+    pub network: TaskNetwork,
+    pub options: Options,
+    /// `--region`, else the standard chain's.
+    pub region: Option<String>,
+}
+
+impl EcsPlan {
+    /// The ECS plan of `args` under `backend`: `None` for another backend, whose run then
+    /// refuses the ecs group's flags by name rather than ignore them.
+    fn new(args: &RunArgs, backend: Backend) -> Result<Option<EcsPlan>> {
+        if backend != Backend::Ecs {
+            let given = [
+                ("--subnets", !args.ecs.subnets.is_empty()),
+                ("--security-groups", !args.ecs.security_groups.is_empty()),
+                ("--assign-public-ip", args.ecs.assign_public_ip),
+                ("--registry", args.task.registry.is_some()),
+                (
+                    "--execution-role-arn",
+                    args.task.execution_role_arn.is_some(),
+                ),
+                ("--log-group", args.task.log_group.is_some()),
+            ];
+            if let Some((flag, _)) = given.iter().find(|(_, given)| *given) {
+                bail!("{flag} is for --backend ecs, but the backend is {backend}");
+            }
+            return Ok(None);
+        }
+        if args.task.registry.is_none() {
+            bail!(
+                "--backend ecs needs --registry: the registry the images were pushed to \
+                 (bench-runner push), like 123456789012.dkr.ecr.us-east-1.amazonaws.com"
+            );
+        }
+        let region = args.ecs.region.clone();
+        Ok(Some(EcsPlan {
+            network: args.ecs.network()?,
+            options: args.task.options(region.as_deref())?,
+            region,
+        }))
+    }
 }
 
 impl RunPlan {
@@ -79,9 +131,11 @@ impl RunPlan {
         let engine = docker::engine()?;
         if let Some(dir) = &args.resume {
             let results = read_results(dir)?;
+            let backend = results.matrix.backend;
             let recorded = results.provenance.target_host.as_deref();
-            let target_host = target_host(args.target_host.as_deref().or(recorded))?;
-            check_engine(engine, results.matrix.backend, target_host)?;
+            let target_host = target_host(args.target_host.as_deref().or(recorded), backend)?;
+            check_engine(engine, backend, target_host)?;
+            let ecs = EcsPlan::new(args, backend)?;
             return Ok(RunPlan {
                 matrix: results.matrix,
                 dir: dir.clone(),
@@ -92,6 +146,7 @@ impl RunPlan {
                 prices,
                 engine,
                 target_host,
+                ecs,
             });
         }
         let mut matrix = if args.quick { Matrix::quick() } else { default };
@@ -107,10 +162,15 @@ impl RunPlan {
         backend_chosen |= args.settings.backend.is_some();
         matrix.apply(args.settings.clone());
         matrix.validate()?;
-        let target_host = target_host(args.target_host.as_deref())?;
+        let target_host = target_host(args.target_host.as_deref(), matrix.backend)?;
         check_engine(engine, matrix.backend, target_host)?;
-        // A remote engine's CPUs are checked once it answers (`check_remote_machine`).
-        if engine.is_local() {
+        let ecs = EcsPlan::new(args, matrix.backend)?;
+        if ecs.is_some() {
+            matrix.validate_host(Machines::GeneratorOnly {
+                generator_cores: local_cores(),
+            })?;
+        } else if engine.is_local() {
+            // A remote engine's CPUs are checked once it answers (`check_remote_machine`).
             matrix.validate_host(Machines::One {
                 cores: local_cores(),
             })?;
@@ -134,6 +194,7 @@ impl RunPlan {
             prices,
             engine,
             target_host,
+            ecs,
         })
     }
 }
@@ -143,14 +204,15 @@ fn local_cores() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
 }
 
-/// The address of `--target-host` (127.0.0.1 without one); a name is resolved here, once,
-/// and the run loads and records the address.
-fn target_host(given: Option<&str>) -> Result<IpAddr> {
+/// The address of `--target-host` (without one 127.0.0.1, or under the ecs backend `None`,
+/// each task's own); a name is resolved here, once, and the run loads and records the
+/// address.
+fn target_host(given: Option<&str>, backend: Backend) -> Result<Option<IpAddr>> {
     let Some(given) = given else {
-        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        return Ok((backend != Backend::Ecs).then_some(IpAddr::V4(Ipv4Addr::LOCALHOST)));
     };
     if let Ok(ip) = given.parse::<IpAddr>() {
-        return Ok(ip);
+        return Ok(Some(ip));
     }
     let ip = (given, 0)
         .to_socket_addrs()
@@ -159,14 +221,18 @@ fn target_host(given: Option<&str>) -> Result<IpAddr> {
         .next()
         .with_context(|| format!("--target-host {given}: the name has no address"))?;
     eprintln!("note: --target-host {given} is {ip}: the run loads and records that address");
-    Ok(ip)
+    Ok(Some(ip))
 }
 
 /// Refuses what would measure the wrong thing with this engine. The services run on the
 /// engine's machine: a local engine's bind loopback, so the load goes to loopback; a remote
 /// engine's bind the address of their machine that the load is sent to, which loopback is
-/// not. The process backend runs the services here, so it has no remote engine.
-fn check_engine(engine: &Engine, backend: Backend, target: IpAddr) -> Result<()> {
+/// not. The process backend runs the services here, so it has no remote engine. The ecs
+/// backend uses no engine: its target is each task's address, or a tunnel's.
+fn check_engine(engine: &Engine, backend: Backend, target: Option<IpAddr>) -> Result<()> {
+    let Some(target) = target.filter(|_| backend != Backend::Ecs) else {
+        return Ok(());
+    };
     if engine.is_local() {
         if !target.is_loopback() {
             bail!(
@@ -237,7 +303,7 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
             }
             Err(err) => return Err(err),
         },
-        Backend::Process => None,
+        Backend::Process | Backend::Ecs => None,
     };
     if let Some(docker) = &docker {
         if !plan.engine.is_local() {
@@ -245,14 +311,22 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         }
         remove_leftovers(docker).await?;
     }
+    let ecs = match &plan.ecs {
+        Some(ecs) => Some(connect_ecs(ecs, &plan.matrix, plan.target_host).await?),
+        None => None,
+    };
     let services = StartOptions {
-        host: Some(plan.target_host),
+        host: plan.target_host,
         stats_from_engine: !plan.engine.is_local(),
+        tasks: ecs.as_ref().map(|ecs| Arc::clone(&ecs.tasks)),
         ..StartOptions::default()
     };
 
-    let provenance =
+    let mut provenance =
         provenance::collect(workspace, docker.as_ref(), &plan.matrix, plan.target_host).await;
+    if let Some(ecs) = &ecs {
+        provenance.ecs = Some(ecs.provenance.clone());
+    }
     let mut session = Session {
         started: provenance.started.clone(),
         resumed: plan.resume,
@@ -274,14 +348,19 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
         results.prices = Some(prices);
     }
     let matrix = results.matrix.clone();
-    let targets = prepare_targets(
-        workspace,
-        docker.as_ref(),
-        &plan.repository,
-        &matrix,
-        &mut results,
-    )
-    .await?;
+    let targets = match &ecs {
+        Some(ecs) => ecs.targets.clone(),
+        None => {
+            prepare_targets(
+                workspace,
+                docker.as_ref(),
+                &plan.repository,
+                &matrix,
+                &mut results,
+            )
+            .await?
+        }
+    };
     if plan.resume {
         differences.extend(artifact_differences(&results, &targets));
         if !differences.is_empty() {
@@ -340,6 +419,13 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
     if let Some(docker) = &docker {
         remove_this_runs_containers(docker, interrupted).await?;
     }
+    let left_behind = match &ecs {
+        Some(ecs) => ecs.tasks.ledger.clean_up().await,
+        None => Vec::new(),
+    };
+    for problem in &left_behind {
+        eprintln!("error: {problem}");
+    }
     if interrupted {
         eprintln!(
             "interrupted: the finished cells are in {}; complete the run with --resume {}",
@@ -352,11 +438,13 @@ pub async fn run_command(mut plan: RunPlan, workspace: &Workspace) -> Result<Exi
     print!("{}", bench_core::export::markdown(&results));
     eprintln!("results written to {}", plan.dir.display());
     let startup_failed = results.startup.iter().any(|s| !s.failures.is_empty());
-    Ok(if results.any_failed() || startup_failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(
+        if results.any_failed() || startup_failed || !left_behind.is_empty() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        },
+    )
 }
 
 /// Where and how the services start: the engine (none under the process backend), the
@@ -375,6 +463,84 @@ type Targets = BTreeMap<(Framework, Packaging), Result<Subject, String>>;
 struct Subject {
     target: Target,
     artifact: Artifact,
+}
+
+/// The ecs backend, connected: the tasks' shared parts, what each cell runs, and what the
+/// provenance records.
+struct Ecs {
+    tasks: Arc<Tasks>,
+    targets: Targets,
+    provenance: EcsProvenance,
+}
+
+/// Checks the credentials, the region, the cluster and (in ECR) every image of the matrix,
+/// before any task is started; each image is then run by its digest.
+async fn connect_ecs(plan: &EcsPlan, matrix: &Matrix, target_host: Option<IpAddr>) -> Result<Ecs> {
+    let aws = Aws::connect(plan.region.as_deref()).await?;
+    aws::check_cluster(&aws, &plan.network.cluster).await?;
+    if let Some(endpoint) = &aws.endpoint {
+        eprintln!("note: AWS calls go to {endpoint} (AWS_ENDPOINT_URL), not to AWS");
+    }
+    let images: Vec<(Framework, Base)> = matrix
+        .images()
+        .into_iter()
+        .filter_map(|(framework, packaging)| match packaging {
+            Packaging::Image(base) => Some((framework, base)),
+            Packaging::Process => None,
+        })
+        .collect();
+    let digests = aws::ecr_digests(&aws, &plan.options, &images).await?;
+    if digests.is_none() {
+        eprintln!(
+            "{}; each task pulls its image by tag, so the results cannot name the image they \
+             measured",
+            aws::unchecked_registry_note(&plan.options)
+        );
+    }
+    let mut targets = Targets::new();
+    for &(framework, base) in &images {
+        let digest = digests.as_ref().and_then(|d| d.get(&(framework, base)));
+        let image = match digest {
+            Some(digest) => plan.options.image_by_digest(framework, digest),
+            None => plan.options.image(framework, base),
+        };
+        let subject = Subject {
+            target: Target::Task {
+                framework,
+                base,
+                image,
+            },
+            artifact: Artifact {
+                binary_sha256: None,
+                image_id: digest.cloned(),
+            },
+        };
+        targets.insert((framework, Packaging::Image(base)), Ok(subject));
+    }
+    let provenance = EcsProvenance {
+        region: aws.region.clone(),
+        cluster: plan.network.cluster.clone(),
+        endpoint: aws.endpoint.clone(),
+        subnets: plan.network.subnets.clone(),
+        security_groups: plan.network.security_groups.clone(),
+        registry: plan.options.registry.clone().unwrap_or_default(),
+        target: target_host.map_or_else(
+            || "each task's private IPv4 address".to_owned(),
+            |host| format!("{host} (--target-host)"),
+        ),
+    };
+    let started_by = format!("benchlab-{}", std::process::id());
+    let tasks = Tasks {
+        ledger: Ledger::new(&aws, &plan.network.cluster, &started_by),
+        network: plan.network.clone(),
+        options: plan.options.clone(),
+        target_host,
+    };
+    Ok(Ecs {
+        tasks: Arc::new(tasks),
+        targets,
+        provenance,
+    })
 }
 
 /// Builds the static binaries and, under Docker, the bases and images in `repository`;
@@ -527,7 +693,7 @@ async fn measure_everything(
     results: &mut RunResults,
     sink: &mut Sink,
 ) -> Result<()> {
-    if matrix.startup_runs > 0 {
+    if matrix.startup_phase_runs() > 0 {
         measure_startups(services, matrix, targets, results, sink).await?;
     }
     let pending: Vec<String> = results.pending_cells(true).iter().map(Cell::id).collect();
@@ -937,9 +1103,25 @@ impl Reading {
 
 /// One measured repetition in `round`: oha for the matrix's duration while the server's CPU
 /// time and CFS counters are read every [`SAMPLE_INTERVAL`] and its memory every 100 ms;
-/// the server's figures are then taken over oha's own load window.
+/// the server's figures are then taken over oha's own load window. A server that cannot be
+/// read (a Fargate task) is only loaded.
 async fn repetition(member: &Member, matrix: &Matrix, round: u32) -> Result<Repetition> {
     let server = &member.server;
+    if !server.measures_usage() {
+        let started = provenance::now_rfc3339();
+        let run = loadgen::run(&load(matrix, member, matrix.duration)).await?;
+        let generator = generator_usage(&run, matrix);
+        return Ok(Repetition {
+            round,
+            started,
+            target_rate: member.target_rate,
+            load: run.report,
+            latency_histogram: run.latency_histogram,
+            timeline: run.timeline,
+            server: None,
+            generator,
+        });
+    }
     server.reset_memory_peak()?;
     let started = provenance::now_rfc3339();
     let mut readings = vec![Reading::now(server, true).await?];
@@ -965,6 +1147,7 @@ async fn repetition(member: &Member, matrix: &Matrix, round: u32) -> Result<Repe
     readings.push(Reading::now(server, false).await?);
     let peak = server.memory_peak().await?;
 
+    let generator_usage = generator_usage(&run, matrix);
     let load_report = run.report;
     let (start, end) = (run.window_start, run.window_start + run.window);
     let delta = |value: fn(&Usage) -> f64| -> f64 {
@@ -997,12 +1180,6 @@ async fn repetition(member: &Member, matrix: &Matrix, round: u32) -> Result<Repe
         peak,
         throttling,
     );
-    let generator_usage = GeneratorUsage::from_readings(
-        run.generator_cpu,
-        run.window,
-        run.threads,
-        matrix.generator_cpus.len(),
-    );
     Ok(Repetition {
         round,
         started,
@@ -1010,9 +1187,18 @@ async fn repetition(member: &Member, matrix: &Matrix, round: u32) -> Result<Repe
         load: load_report,
         latency_histogram: run.latency_histogram,
         timeline: run.timeline,
-        server: server_usage,
+        server: Some(server_usage),
         generator: generator_usage,
     })
+}
+
+fn generator_usage(run: &loadgen::LoadRun, matrix: &Matrix) -> GeneratorUsage {
+    GeneratorUsage::from_readings(
+        run.generator_cpu,
+        run.window,
+        run.threads,
+        matrix.generator_cpus.len(),
+    )
 }
 
 fn server_throttling(readings: &[Reading]) -> Option<Throttling> {
@@ -1042,14 +1228,19 @@ fn failed(cell: Cell, stage: Stage, reason: String) -> CellResult {
 fn describe(result: &CellResult) -> String {
     match (&result.summary, &result.outcome) {
         (Some(summary), _) => format!(
-            "{}: {:.0} req/s, p99 {}, server CPU {:.0}%",
+            "{}: {:.0} req/s, p99 {}, server CPU {}",
             result.id,
             summary.rate_2xx.median,
             summary
                 .latency_p99_us
                 .as_ref()
                 .map_or("-".to_owned(), |p99| format!("{:.2} ms", p99.median / 1e3)),
-            summary.server_cpu_percent.median
+            summary
+                .server_cpu_percent
+                .map_or("not measured".to_owned(), |cpu| format!(
+                    "{:.0}%",
+                    cpu.median
+                ))
         ),
         (None, bench_core::results::Outcome::Failed { stage, reason }) => {
             format!("{}: FAILED {stage}: {reason}", result.id)

@@ -1,17 +1,23 @@
 //! A service under load: started in a container with CPU and memory limits (the `docker`
-//! backend) or as a local process pinned to CPUs (the `process` backend), checked for
-//! readiness, read for CPU and memory while it serves, and stopped with SIGTERM.
+//! backend), as a local process pinned to CPUs (the `process` backend) or as a Fargate task
+//! of the quota's size (the `ecs` backend, in [`fargate`]), checked for readiness, read for
+//! CPU and memory while it serves, and stopped with SIGTERM.
 //!
 //! A container of a local engine is read from its cgroup files; one on a remote engine's
-//! machine, whose files are out of reach, through the engine's stats API.
+//! machine, whose files are out of reach, through the engine's stats API. A Fargate task is
+//! not read at all: nothing on the runner's machine can.
+
+pub mod fargate;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+use bench_core::catalog::{Base, Framework};
 use bench_core::plan::CpuSet;
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, HostConfig};
@@ -26,6 +32,7 @@ use tokio::process::{Child, Command};
 
 use crate::docker::ContainerGuard;
 use bench_core::results::Throttling;
+use fargate::Tasks;
 
 /// The label on every container `bench-runner run` starts, so leftovers of a killed run can be
 /// found and removed by the next one.
@@ -61,13 +68,21 @@ pub struct StartOptions {
     pub stats_from_engine: bool,
     /// More environment variables for the service (`INSTANCE`).
     pub env: Vec<(&'static str, String)>,
+    /// Where [`Target::Task`]s run (the `ecs` backend).
+    pub tasks: Option<Arc<Tasks>>,
 }
 
-/// What to start: an image, or a binary.
+/// What to start: an image, a binary, or a Fargate task of an image in a registry.
 #[derive(Debug, Clone)]
 pub enum Target {
     Image(String),
     Binary(PathBuf),
+    Task {
+        framework: Framework,
+        base: Base,
+        /// The image by digest: `<registry>/<namespace>/<framework>@sha256:…`.
+        image: String,
+    },
 }
 
 /// CPU time, memory and throttling of the service at one moment.
@@ -115,6 +130,7 @@ enum Kind {
         child: Child,
         pid: u32,
     },
+    Task(fargate::Task),
 }
 
 impl Server {
@@ -160,6 +176,17 @@ impl Server {
                 start_container(docker, image, limits, labels, &env, addr, stats_from_engine).await
             }
             Target::Binary(binary) => start_process(binary, limits, &env, addr),
+            Target::Task {
+                framework,
+                base,
+                image,
+            } => {
+                let tasks = options
+                    .tasks
+                    .as_ref()
+                    .context("the ecs backend needs an ECS cluster")?;
+                fargate::start(tasks, *framework, *base, image, limits, &env).await
+            }
         }
     }
 
@@ -168,7 +195,13 @@ impl Server {
     /// [`READY_POLL`] (a refused connect costs microseconds), and checks every
     /// [`EXIT_CHECK`] whether the service exited. Fails at once when the service exits, and
     /// after `timeout` otherwise.
+    ///
+    /// A Fargate task is probed every 100 ms over the network instead, and `timeout` counts
+    /// from RUNNING; the time returned still counts from RunTask.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<Duration> {
+        if let Kind::Task(task) = &self.kind {
+            return task.wait_ready(self.addr, self.started, timeout).await;
+        }
         loop {
             if self.started.elapsed() > timeout {
                 bail!("/hello did not answer 200 within {timeout:?}");
@@ -204,6 +237,7 @@ impl Server {
                 ..
             } => Ok(engine_reading(docker, guard.id()).await?.peak),
             Kind::Process { pid, .. } => process_peak(*pid).map(Some),
+            Kind::Task(_) => Ok(None),
         }
     }
 
@@ -224,6 +258,7 @@ impl Server {
                 let path = format!("/proc/{pid}/clear_refs");
                 std::fs::write(&path, "5").with_context(|| format!("could not write {path}"))
             }
+            Kind::Task(_) => Ok(()),
         }
     }
 
@@ -250,14 +285,22 @@ impl Server {
                 .try_wait()
                 .context("could not check on the service process")?
                 .map(|status| format!("process {status}"))),
+            Kind::Task(task) => task.exited().await,
         }
     }
 
-    /// The service's main process id, as the machine it runs on sees it.
-    pub fn pid(&self) -> u32 {
+    /// The service's main process id, as the machine it runs on sees it; `None` for a
+    /// Fargate task.
+    pub fn pid(&self) -> Option<u32> {
         match &self.kind {
-            Kind::Container { pid, .. } | Kind::Process { pid, .. } => *pid,
+            Kind::Container { pid, .. } | Kind::Process { pid, .. } => Some(*pid),
+            Kind::Task(_) => None,
         }
+    }
+
+    /// Whether [`Server::usage`] can read the service: not a Fargate task's.
+    pub fn measures_usage(&self) -> bool {
+        !matches!(self.kind, Kind::Task(_))
     }
 
     /// The service's CPU time and memory now.
@@ -274,6 +317,7 @@ impl Server {
                 ..
             } => Ok(engine_reading(docker, guard.id()).await?.usage),
             Kind::Process { pid, .. } => process_usage(*pid),
+            Kind::Task(_) => bail!("a Fargate task's CPU and memory cannot be read from here"),
         }
     }
 
@@ -340,6 +384,7 @@ impl Server {
                     killed,
                 })
             }
+            Kind::Task(task) => task.stop(wait).await,
         }
     }
 }

@@ -68,6 +68,11 @@ fn header(out: &mut String, results: &DeployResults) {
             s.base, s.vcpus, s.server_cpus
         ),
         Backend::Process => format!("bare processes on CPU {}", s.server_cpus),
+        // Refused by `DeploySettings::validate`: nginx proxies to instances on this machine.
+        Backend::Ecs => format!(
+            "Fargate tasks of the {} image with {} vCPU each",
+            s.base, s.vcpus
+        ),
     };
     let expected = s.swaps().len();
     let failed = results.swaps.iter().filter(|r| r.is_failed()).count();

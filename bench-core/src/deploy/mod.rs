@@ -220,6 +220,12 @@ impl DeploySettings {
         no_duplicates("client-keep-alive", &self.client_keep_alive)?;
         non_empty("upstream-keep-alive", &self.upstream_keep_alive)?;
         no_duplicates("upstream-keep-alive", &self.upstream_keep_alive)?;
+        if self.backend == Backend::Ecs {
+            return Err(InvalidDeploySetting::new(
+                "backend",
+                "ecs runs Fargate tasks, but deploy runs its instances on this machine behind its nginx: use docker or process".to_owned(),
+            ));
+        }
         if !(self.rate.is_finite() && self.rate > 0.0) {
             return Err(InvalidDeploySetting::new(
                 "rate",
@@ -701,6 +707,10 @@ mod tests {
         assert_eq!(
             error(|s| s.duration_ms = 9000),
             "invalid --duration: 9s is too short: the swap must finish inside the load, and it may last until swap-at 3s + drain 2s + grace 3s, plus 1s to see green serve alone; give more than 9s"
+        );
+        assert_eq!(
+            error(|s| s.backend = Backend::Ecs),
+            "invalid --backend: ecs runs Fargate tasks, but deploy runs its instances on this machine behind its nginx: use docker or process"
         );
         let mut just = settings();
         just.duration_ms = 9001;

@@ -1,6 +1,7 @@
 //! `results.csv`: one row per recorded cell with every summary column and its flags, for
 //! spreadsheets and plotting. Exact values; an empty field is a value that does not exist
-//! (no 2xx response, no repetition, not a calibration cell, no Fargate size for the quota).
+//! (no 2xx response, no repetition, not a calibration cell, no Fargate size for the quota)
+//! or was not measured (the server's CPU, memory and throttling under the ecs backend).
 
 use crate::compare::Member;
 use crate::fargate::cost::{CellCost, Platform};
@@ -186,7 +187,9 @@ fn row(result: &CellResult, member: Option<&Member>, cost: Option<&CellCost>) ->
     );
     row.push(opt(summary.and_then(|s| s.rate_per_vcpu)));
     // The size is known whether or not the cell has a cost.
-    let size = cell.cpu_quota().and_then(|quota| quota.fargate_size());
+    let size = cell
+        .cpu_quota()
+        .and_then(|quota| quota.billed_fargate_size());
     row.push(size.map(|s| s.to_string()).unwrap_or_default());
     for platform in Platform::ALL {
         row.push(opt(cost.map(|c| c.on(platform).median)));
@@ -202,9 +205,11 @@ fn row(result: &CellResult, member: Option<&Member>, cost: Option<&CellCost>) ->
     row.push(opt(p99.map(|s| s.min)));
     row.push(opt(p99.map(|s| s.max)));
     row.push(opt(summary.map(|s| s.success_ratio.median)));
-    row.extend(spread3(summary.map(|s| &s.server_cpu_percent)));
+    row.extend(spread3(summary.and_then(|s| s.server_cpu_percent.as_ref())));
     row.extend(spread3(summary.and_then(|s| s.cpu_us_per_request.as_ref())));
-    row.push(opt(summary.map(|s| s.anon_mean_bytes.median)));
+    row.push(opt(summary
+        .and_then(|s| s.anon_mean_bytes)
+        .map(|s| s.median)));
     row.push(
         summary
             .and_then(|s| s.peak_bytes)

@@ -3,7 +3,8 @@
 //! group (the cells of one quota, endpoint and load, which ran interleaved), with each cell's
 //! median and interval, its rate against hyper's round by round, what a million 2xx cost on
 //! the Fargate size of its quota, its latency from the HDR histogram of every request,
-//! throttling, CPU and memory; the image and startup tables; and
+//! throttling, CPU and memory (`–` and a sentence under the table where the server's usage
+//! was not measured: the ecs backend); the image and startup tables; and
 //! notes: every flag a cell carries is a numbered note, and each kind of flag that occurs is
 //! explained once, with what to do about it.
 
@@ -14,8 +15,8 @@ use crate::compare::{BASELINE, Relation};
 use crate::fargate::cost::{CellCost, Platform, PriceTable, Prices};
 use crate::plan::{Cell, GroupKey, Matrix};
 use crate::results::{
-    CLIFF_STALLED_SHARE, CellResult, CellSummary, Flag, FlagKind, NOISY_CV, Outcome, Provenance,
-    RATE_SHORTFALL_TOLERANCE_PERCENT, RunResults, SUCCESS_RATIO_FLOOR,
+    CLIFF_STALLED_SHARE, CellResult, CellSummary, EcsProvenance, Flag, FlagKind, NOISY_CV, Outcome,
+    Provenance, RATE_SHORTFALL_TOLERANCE_PERCENT, RunResults, SUCCESS_RATIO_FLOOR,
     TIMING_CHECK_TOLERANCE_PERCENT,
 };
 use crate::stats::{INTERVAL_METHOD, Interval, MIN_OUTLIER_SAMPLE};
@@ -49,6 +50,8 @@ pub fn markdown(results: &RunResults) -> String {
 struct Notes {
     lines: Vec<String>,
     kinds: Vec<FlagKind>,
+    /// Whether a generator-bound flag rests on the generator's CPU alone.
+    bound_without_server: bool,
 }
 
 impl Notes {
@@ -61,6 +64,13 @@ impl Notes {
         for flag in &result.flags {
             if !self.kinds.contains(&flag.kind()) {
                 self.kinds.push(flag.kind());
+            }
+            if let Flag::GeneratorBound {
+                server_cpu_percent: None,
+                ..
+            } = flag
+            {
+                self.bound_without_server = true;
             }
         }
         self.lines
@@ -79,7 +89,11 @@ impl Notes {
         out.push_str("\nWhat the flags mean:\n\n");
         self.kinds.sort();
         for kind in self.kinds {
-            let _ = writeln!(out, "- {}", explain(kind));
+            let _ = write!(out, "- {}", explain(kind));
+            if kind == FlagKind::GeneratorBound && self.bound_without_server {
+                out.push_str(" Where the server's CPU was not measured (the ecs backend) the flag rests on the generator's saturation alone: the server may have had no CPU to spare either, so read its rate as a floor.");
+            }
+            out.push('\n');
         }
         out.push('\n');
     }
@@ -90,10 +104,18 @@ fn note(result: &CellResult, flag: &Flag) -> String {
         Flag::GeneratorBound {
             generator_cpu_percent,
             generator_limit_percent,
-            server_cpu_percent,
+            server_cpu_percent: Some(server_cpu_percent),
             server_quota_percent,
         } => format!(
             "generator-bound (oha at {generator_cpu_percent:.0} % CPU of {generator_limit_percent:.0} %, the server at {server_cpu_percent:.0} % of its {server_quota_percent:.0} % quota)"
+        ),
+        Flag::GeneratorBound {
+            generator_cpu_percent,
+            generator_limit_percent,
+            server_cpu_percent: None,
+            server_quota_percent,
+        } => format!(
+            "generator-bound (oha at {generator_cpu_percent:.0} % CPU of {generator_limit_percent:.0} %; the server's CPU under its {server_quota_percent:.0} % quota was not measured, so this rests on oha's CPU alone)"
         ),
         Flag::Noisy { cv, outliers } => {
             let mut text = format!("noisy (CV {:.1} %", cv * 100.0);
@@ -162,6 +184,12 @@ fn header(out: &mut String, results: &RunResults) {
     let p = &results.provenance;
     let m = &results.matrix;
     out.push_str("# benchlab results\n\n");
+    if let Some(endpoint) = p.ecs.as_ref().and_then(|ecs| ecs.endpoint.as_ref()) {
+        let _ = writeln!(
+            out,
+            "> **Not Fargate: the AWS calls went to an emulator at {endpoint}** (`AWS_ENDPOINT_URL`), so the tasks were its stand-ins and every figure here is of the stand-in server, not of Fargate.\n"
+        );
+    }
     if let Some(reason) = &results.backend_fallback {
         let _ = writeln!(
             out,
@@ -170,7 +198,7 @@ fn header(out: &mut String, results: &RunResults) {
         );
     }
     provenance_lines(out, p, &format!("oha {}", p.oha_version));
-    if m.backend == Backend::Docker {
+    if has_quota(m.backend) {
         prices_line(out, results.prices());
     }
     sessions(out, results);
@@ -181,16 +209,26 @@ fn header(out: &mut String, results: &RunResults) {
     let failed = count(CellResult::is_failed);
     let incomplete = count(CellResult::is_incomplete);
     let measured = results.cells.len() - failed - incomplete;
+    let (backend, cpus) = match m.backend {
+        Backend::Docker | Backend::Process => (
+            format!("Backend {}.", m.backend),
+            format!(
+                "The server runs on CPU {}, the generator on CPU {}.",
+                m.server_cpus, m.generator_cpus
+            ),
+        ),
+        Backend::Ecs => (
+            ecs_backend(p.ecs.as_ref()),
+            format!("The generator runs on CPU {}.", m.generator_cpus),
+        ),
+    };
     let _ = writeln!(
         out,
-        "Backend {}. The cells of a comparison group (same quota, endpoint and connections) run interleaved: round r measures one repetition of every cell, in an order that rotates each round, so drift over the run hits all cells alike. Each cell gets {} of warm-up, then {} rounds of {} of {}. Unless its heading says otherwise a cell is a **closed loop** with keep-alive: each connection sends its next request when the previous answer arrives, so latency under a fixed arrival rate would be higher; fixed-rate cells are in tables of their own. The server runs on CPU {}, the generator on CPU {}. {expected} cells: {measured} measured, {incomplete} incomplete, {failed} failed, {} not run.",
-        m.backend,
+        "{backend} The cells of a comparison group (same quota, endpoint and connections) run interleaved: round r measures one repetition of every cell, in an order that rotates each round, so drift over the run hits all cells alike. Each cell gets {} of warm-up, then {} rounds of {} of {}. Unless its heading says otherwise a cell is a **closed loop** with keep-alive: each connection sends its next request when the previous answer arrives, so latency under a fixed arrival rate would be higher; fixed-rate cells are in tables of their own. {cpus} {expected} cells: {measured} measured, {incomplete} incomplete, {failed} failed, {} not run.",
         format_duration(m.warmup),
         m.repetitions,
         format_duration(m.duration),
         m.generator,
-        m.server_cpus,
-        m.generator_cpus,
         expected.saturating_sub(results.cells.len()),
     );
     if let Some((cells, least, most)) = results.timing_check() {
@@ -200,13 +238,68 @@ fn header(out: &mut String, results: &RunResults) {
         );
     }
     out.push('\n');
+    let usage = match m.backend {
+        Backend::Docker | Backend::Process => {
+            "CPU is measured over oha's load window. Memory: **anon** is the anonymous memory (heap and stacks, no page cache) under load; **peak** is the kernel's high-water mark for the container's cgroup, page cache included (for a process, its peak RSS)."
+        }
+        Backend::Ecs => {
+            "oha's CPU is measured over its load window; the server's CPU, memory and throttling are not measured, so their columns show – and no chart draws them."
+        }
+    };
     let _ = writeln!(
         out,
-        "Each rate is the median of the 2xx responses per second over the repetitions, with its 95 % interval ({INTERVAL_METHOD}; none below six repetitions). **% of {BASELINE}** is the median over rounds of the cell's rate over {BASELINE}'s on the same base in the same round, with the same kind of interval: the figure that carries from one machine to another. A difference is called one only when its interval excludes 100 %; otherwise the table says \"no significant difference\". Latencies are those of 2xx responses, from one HDR histogram of every request of every repetition; \"p99 by repetition\" is the range of the repetitions' own p99. CPU is measured over oha's load window. Memory: **anon** is the anonymous memory (heap and stacks, no page cache) under load; **peak** is the kernel's high-water mark for the container's cgroup, page cache included (for a process, its peak RSS).\n"
+        "Each rate is the median of the 2xx responses per second over the repetitions, with its 95 % interval ({INTERVAL_METHOD}; none below six repetitions). **% of {BASELINE}** is the median over rounds of the cell's rate over {BASELINE}'s on the same base in the same round, with the same kind of interval: the figure that carries from one machine to another. A difference is called one only when its interval excludes 100 %; otherwise the table says \"no significant difference\". Latencies are those of 2xx responses, from one HDR histogram of every request of every repetition; \"p99 by repetition\" is the range of the repetitions' own p99. {usage}\n"
     );
-    if m.backend == Backend::Docker {
-        out.push_str("**USD/M 2xx** is what a million 2xx responses cost on AWS Fargate at the cell's median rate: the price of the Fargate size that holds the cell's quota and memory (named under each heading; a task is billed for its size, not for what it uses) over the time a million take, on Linux x86 and on ARM, with the rate's interval turned into the cost's. List prices only: no Savings Plans or Spot, no load balancer, NAT or data transfer, no one-minute minimum.\n\n");
+    let size = match m.backend {
+        Backend::Ecs => "the price of the cell's Fargate task size",
+        Backend::Docker | Backend::Process => {
+            "the price of the Fargate size that holds the cell's quota and memory"
+        }
+    };
+    if has_quota(m.backend) {
+        let _ = writeln!(
+            out,
+            "**USD/M 2xx** is what a million 2xx responses cost on AWS Fargate at the cell's median rate: {size} (named under each heading; a task is billed for its size, not for what it uses) over the time a million take, on Linux x86 and on ARM, with the rate's interval turned into the cost's. List prices only: no Savings Plans or Spot, no load balancer, NAT or data transfer, no one-minute minimum.\n"
+        );
     }
+}
+
+/// Whether the backend runs each cell under its quota (a container's or a Fargate task's),
+/// so that tables have per-vCPU, cost and throttling columns.
+fn has_quota(backend: Backend) -> bool {
+    match backend {
+        Backend::Docker | Backend::Ecs => true,
+        Backend::Process => false,
+    }
+}
+
+/// The ecs backend in one sentence: where the tasks ran, where their images came from, how
+/// the load reached them, and that the server's usage was not measured.
+fn ecs_backend(ecs: Option<&EcsProvenance>) -> String {
+    let (place, registry, target) = match ecs {
+        Some(ecs) => (
+            format!("in cluster `{}` of {}", ecs.cluster, ecs.region),
+            format!("`{}`", ecs.registry),
+            ecs.target.clone(),
+        ),
+        None => (
+            "in an ECS cluster the results do not record".to_owned(),
+            "a registry".to_owned(),
+            "an address the results do not record".to_owned(),
+        ),
+    };
+    format!(
+        "Backend ecs: each cell's server is a Fargate task of the cell's size {place}, its image from {registry} by digest, loaded from this machine (the runner) over the VPC at {target}; the server's CPU, memory and throttling are not measured (Fargate gives the runner no cgroup readings)."
+    )
+}
+
+/// The sentence under a table some of whose rows have no server usage: which columns show
+/// `–` and why.
+fn unmeasured_line(out: &mut String, columns: &str) {
+    let _ = writeln!(
+        out,
+        "{columns} show – where the server's usage was not measured: a Fargate task of the ecs backend gives the runner no cgroup to read.\n"
+    );
 }
 
 /// The price table's line of the provenance: whose prices, checked when, from which file.
@@ -222,7 +315,7 @@ fn prices_line(out: &mut String, prices: &Prices) {
 /// Under a heading: the Fargate size the group's cells are priced at and its hourly prices,
 /// or why they have no cost.
 fn size_line(out: &mut String, group: &GroupKey, table: &PriceTable) {
-    match group.cpu.fargate_size() {
+    match group.cpu.billed_fargate_size() {
         Some(size) => {
             // `USD 0.0247 an hour on x86, 0.0198 on arm`.
             let hourly: Vec<String> = Platform::ALL
@@ -277,16 +370,24 @@ fn sessions(out: &mut String, results: &RunResults) {
     }
 }
 
-/// The heading of a group: `0.5 vCPU, 1024 MiB (WORKERS=1) · /hello · 64 connections`, or
-/// for processes `no quota (CPU 1) · …`.
+/// The heading of a group: `0.5 vCPU, 1024 MiB (WORKERS=1) · /hello · 64 connections`, for
+/// Fargate tasks `Fargate 0.5 vCPU / 1 GB (WORKERS=1) · …`, or for processes
+/// `no quota (CPU 1) · …`.
 fn group_heading(matrix: &Matrix, group: &GroupKey) -> String {
-    let quota = match matrix.backend {
-        Backend::Docker => format!(
+    let docker = || {
+        format!(
             "{} vCPU, {} MiB (WORKERS={})",
             group.cpu.vcpus,
             group.cpu.memory_mib,
             group.cpu.workers()
-        ),
+        )
+    };
+    let quota = match matrix.backend {
+        Backend::Docker => docker(),
+        Backend::Ecs => match group.cpu.fargate_size() {
+            Ok(size) => format!("Fargate {size} (WORKERS={})", group.cpu.workers()),
+            Err(_) => docker(),
+        },
         Backend::Process => format!(
             "no quota (CPU {}, WORKERS={})",
             matrix.server_cpus,
@@ -316,7 +417,7 @@ fn group_table(
     notes: &mut Notes,
 ) {
     let m = &results.matrix;
-    let quota = m.backend == Backend::Docker;
+    let quota = has_quota(m.backend);
     let _ = writeln!(out, "## {}\n", group_heading(m, group));
     if quota {
         size_line(out, group, &results.prices().table);
@@ -349,10 +450,12 @@ fn group_table(
     }
     out.push('\n');
 
+    let mut unmeasured = false;
     for cell in cells {
         let Some((result, summary, marker)) = row_start(out, results, cell, columns, notes) else {
             continue;
         };
+        unmeasured |= summary.server_cpu_percent.is_none();
         let estimate = &summary.rate_estimate;
         let _ = write!(
             out,
@@ -401,16 +504,33 @@ fn group_table(
         }
         let _ = writeln!(
             out,
-            " {:.0} % | {} | {} | {} |",
-            summary.server_cpu_percent.median,
+            " {} | {} | {} | {} |",
+            server_cpu(summary),
             summary
                 .cpu_us_per_request
                 .map_or_else(|| "–".to_owned(), |s| micros(s.median)),
-            mib(summary.anon_mean_bytes.median as Bytes),
+            summary
+                .anon_mean_bytes
+                .map_or_else(|| "–".to_owned(), |s| mib(s.median as Bytes)),
             summary.peak_bytes.map_or_else(|| "–".to_owned(), mib),
         );
     }
     out.push('\n');
+    if unmeasured {
+        let columns = if quota {
+            "Throttled periods, server CPU, CPU µs/req, anon and peak"
+        } else {
+            "Server CPU, CPU µs/req, anon and peak"
+        };
+        unmeasured_line(out, columns);
+    }
+}
+
+/// The server's median CPU, `–` when it was not measured.
+fn server_cpu(summary: &CellSummary) -> String {
+    summary
+        .server_cpu_percent
+        .map_or_else(|| "–".to_owned(), |s| format!("{:.0} %", s.median))
 }
 
 /// A fixed-rate group: each cell's target, what it achieved, and its latencies corrected
@@ -429,7 +549,7 @@ fn rate_table(
 ",
         group_heading(m, group)
     );
-    let quota = m.backend == Backend::Docker;
+    let quota = has_quota(m.backend);
     if quota {
         size_line(out, group, &results.prices().table);
     }
@@ -449,10 +569,12 @@ fn rate_table(
         out.push_str(" ---: |");
     }
     out.push('\n');
+    let mut unmeasured = false;
     for cell in cells {
         let Some((result, summary, marker)) = row_start(out, results, cell, columns, notes) else {
             continue;
         };
+        unmeasured |= summary.server_cpu_percent.is_none();
         let targets: Vec<f64> = result
             .repetitions
             .iter()
@@ -478,15 +600,18 @@ fn rate_table(
         let failed: u64 = result.repetitions.iter().map(|r| r.load.failed()).sum();
         let _ = writeln!(
             out,
-            " {} | {failed} | {:.0} % | {} |",
+            " {} | {failed} | {} | {} |",
             p99_range(summary),
-            summary.server_cpu_percent.median,
+            server_cpu(summary),
             summary
                 .cpu_us_per_request
                 .map_or_else(|| "–".to_owned(), |s| micros(s.median)),
         );
     }
     out.push('\n');
+    if unmeasured {
+        unmeasured_line(out, "Server CPU and CPU µs/req");
+    }
     if quota {
         out.push_str("USD/M 2xx of a fixed rate is priced at the rate achieved: a task held below its capacity costs more per request, and that is what a service at this load pays.\n\n");
     }
@@ -551,6 +676,9 @@ fn cross_checks(out: &mut String, results: &RunResults) {
         );
     }
     out.push('\n');
+    if results.matrix.backend == Backend::Ecs {
+        unmeasured_line(out, "The server's CPU µs/req and its ratio");
+    }
 }
 
 /// A table row's first cells, `| framework | base |`, and then for a cell that was not
@@ -737,6 +865,22 @@ pub(crate) fn provenance_lines(out: &mut String, p: &Provenance, tools: &str) {
                 engine.address
             ),
         };
+    }
+    if let Some(ecs) = &p.ecs {
+        let list = |items: &[String]| {
+            let items: Vec<String> = items.iter().map(|i| format!("`{i}`")).collect();
+            if items.is_empty() {
+                "none".to_owned()
+            } else {
+                items.join(", ")
+            }
+        };
+        let _ = writeln!(
+            out,
+            "ECS tasks' network: subnets {}; security groups {}.",
+            list(&ecs.subnets),
+            list(&ecs.security_groups)
+        );
     }
     let _ = writeln!(
         out,

@@ -3,18 +3,20 @@
 //! The run below is a test fixture, not a measurement: its numbers are invented to be
 //! plausible and to exercise every case an exporter meets (a generator-bound cell, a noisy
 //! one, timing checks in and out of tolerance, a p99 cliff, HDR latency, an OOM-killed cell,
-//! an incomplete cell, a cell not run, images, startup with a failed cold start).
+//! an incomplete cell, a cell not run, images, startup with a failed cold start), and a run
+//! of the ecs backend, whose server usage was not measured.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::{CSV_COLUMNS, csv, json, markdown};
-use crate::catalog::{Base, Framework, Generator, Packaging};
+use crate::catalog::{Backend, Base, Framework, Generator, Packaging};
+use crate::charts::ChartKind;
 use crate::oha::{Latency, LatencyScope, LoadReport};
 use crate::plan::{Cell, CpuQuota, Endpoint, Matrix, RateSpec};
 use crate::results::{
-    Artifact, CellResult, FlagKind, GeneratorUsage, ImageInfo, Lifecycle, Provenance, Repetition,
-    RunResults, ServerUsage, Session, Stage, StartupResult, Throttling,
+    Artifact, CellResult, EcsProvenance, FlagKind, GeneratorUsage, ImageInfo, Lifecycle,
+    Provenance, Repetition, RunResults, ServerUsage, Session, Stage, StartupResult, Throttling,
 };
 
 /// A repetition of 10 s in `round` at `rate` 2xx/s with a p99 of `p99_us`, the server at
@@ -74,7 +76,7 @@ fn rep(
             status_codes: BTreeMap::from([(200, ok)]),
             errors: BTreeMap::from([("aborted due to deadline".to_owned(), 3)]),
         },
-        server: ServerUsage::from_readings(
+        server: Some(ServerUsage::from_readings(
             wall.mul_f64(server_cpu / 100.0),
             wall,
             ok,
@@ -85,7 +87,7 @@ fn rep(
                 throttled_periods: throttled,
                 throttled_us: throttled * 45_000,
             }),
-        ),
+        )),
         generator: GeneratorUsage::from_readings(wall.mul_f64(generator_cpu / 100.0), wall, 1, 1),
     }
 }
@@ -316,7 +318,7 @@ fn json_snapshot_reads_back() {
 #[test]
 fn a_fallback_to_processes_is_said_first_and_claims_no_quota() {
     let matrix = Matrix {
-        backend: crate::catalog::Backend::Process,
+        backend: Backend::Process,
         frameworks: vec![Framework::Axum, Framework::Hyper],
         connections: vec![64],
         repetitions: 6,
@@ -329,7 +331,9 @@ fn a_fallback_to_processes_is_said_first_and_claims_no_quota() {
         let reps = rounds(DRIFT, 90_000.0, 900.0, 97.0, 99.0, 4, 0)
             .into_iter()
             .map(|mut r| {
-                r.server.throttling = None;
+                if let Some(server) = &mut r.server {
+                    server.throttling = None;
+                }
                 r
             })
             .collect();
@@ -434,7 +438,11 @@ fn shapes() -> RunResults {
         for r in &mut reps {
             r.target_rate = cell.rate.map(|_| closed * 0.5);
             // wrk costs the server less per request.
-            if let Some(cpu) = &mut r.server.cpu_us_per_ok_request {
+            if let Some(cpu) = r
+                .server
+                .as_mut()
+                .and_then(|s| s.cpu_us_per_ok_request.as_mut())
+            {
                 *cpu /= wrk;
             }
         }
@@ -571,4 +579,202 @@ fn a_quota_larger_than_any_fargate_size_has_no_cost() {
         (&costs[0].1, &costs[0].2, &costs[0].3),
         (&String::new(), &String::new(), &String::new())
     );
+}
+
+/// A run of the ecs backend: each cell's server a Fargate task, whose CPU, memory and
+/// throttling the runner cannot read, so no repetition has server usage. Axum's 64
+/// connections saturate oha.
+fn ecs() -> RunResults {
+    let matrix = Matrix {
+        backend: Backend::Ecs,
+        frameworks: vec![Framework::Axum, Framework::Hyper],
+        cpus: vec![CpuQuota::fargate(0.5)],
+        connections: vec![1, 64],
+        endpoints: vec![Endpoint::Hello],
+        rates: vec![RateSpec::ShareOfMax(50.0)],
+        cross_check: Vec::new(),
+        repetitions: 6,
+        ..Matrix::default()
+    };
+    matrix.validate().unwrap();
+    let mut provenance = sample().provenance;
+    provenance.docker_version = None;
+    provenance.images = Vec::new();
+    provenance.cpu_topology = "generator CPU 0 (siblings 0)".to_owned();
+    provenance.ecs = Some(EcsProvenance {
+        region: "us-east-1".to_owned(),
+        cluster: "benchlab".to_owned(),
+        endpoint: None,
+        subnets: vec!["subnet-0a1b2c3d".to_owned(), "subnet-4e5f6a7b".to_owned()],
+        security_groups: vec!["sg-0123abcd".to_owned()],
+        registry: "123456789012.dkr.ecr.us-east-1.amazonaws.com".to_owned(),
+        target: "each task's private IPv4 address".to_owned(),
+    });
+    let mut results = RunResults::new(provenance, matrix.clone());
+    for cell in matrix.cells() {
+        let hyper = if cell.framework == Framework::Hyper {
+            1.04
+        } else {
+            1.0
+        };
+        let mut reps = match (cell.connections, cell.rate) {
+            (1, _) => rounds(DRIFT, 4_100.0 * hyper, 520.0, 0.0, 35.0, 3, 0),
+            (_, None) if cell.framework == Framework::Axum => {
+                rounds(DRIFT, 41_000.0, 3_900.0, 0.0, 96.0, 3, 0)
+            }
+            (_, None) => rounds(DRIFT, 43_000.0, 3_700.0, 0.0, 85.0, 3, 0),
+            (_, Some(_)) => rounds([1.0; 6], 21_000.0 * hyper, 1_800.0, 0.0, 50.0, 3, 0),
+        };
+        for r in &mut reps {
+            r.server = None;
+            r.target_rate = cell.rate.map(|_| 21_000.0 * hyper);
+        }
+        let mut result = CellResult::measured(cell.clone(), reps, Lifecycle::default());
+        result.artifact = Artifact {
+            binary_sha256: None,
+            image_id: Some(format!("sha256:{}", "4d".repeat(32))),
+        };
+        results.record(result);
+    }
+    results
+}
+
+#[test]
+fn an_ecs_run_says_what_was_not_measured_and_never_shows_it_as_0() {
+    let results = ecs();
+    assert_eq!(results.cells.len(), 6);
+    for cell in &results.cells {
+        let summary = cell.summary.as_ref().unwrap();
+        assert_eq!(summary.server_cpu_percent, None, "{}", cell.id);
+        assert_eq!(summary.anon_mean_bytes, None, "{}", cell.id);
+        assert_eq!(summary.cpu_us_per_request, None, "{}", cell.id);
+        assert_eq!(
+            (
+                summary.peak_bytes,
+                summary.throttled_share,
+                summary.stalled_share
+            ),
+            (None, None, None),
+            "{}",
+            cell.id
+        );
+        // The cost is the task size's, which the cell ran at.
+        assert!(results.cost(cell).is_some(), "{}", cell.id);
+    }
+    let bound: Vec<&str> = results
+        .cells
+        .iter()
+        .filter(|c| c.flag(FlagKind::GeneratorBound).is_some())
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(
+        bound,
+        ["axum/scratch/0.5cpu/hello/c64"],
+        "on oha's CPU alone"
+    );
+
+    let markdown = markdown(&results);
+    assert!(markdown.contains("Backend ecs: each cell's server is a Fargate task"));
+    assert!(markdown.contains("## Fargate 0.5 vCPU / 1 GB (WORKERS=1) · /hello · 64 connections"));
+    assert!(!markdown.contains("MiB |"), "no memory figure:\n{markdown}");
+    assert!(
+        !markdown.contains(" 0 % |"),
+        "no server CPU of 0:\n{markdown}"
+    );
+    assert!(!markdown.contains("emulator"));
+    insta::assert_snapshot!(markdown);
+
+    let csv = csv(&results);
+    let mut reader = ::csv::Reader::from_reader(csv.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    for record in reader.records() {
+        let record = record.unwrap();
+        for column in [
+            "server_cpu_percent_median",
+            "cpu_us_per_request_median",
+            "anon_mean_bytes_median",
+            "peak_bytes_max",
+            "throttled_share_median",
+            "stalled_share_median",
+        ] {
+            let i = headers.iter().position(|h| h == column).unwrap();
+            assert_eq!(&record[i], "", "{column} of {}", &record[0]);
+        }
+    }
+    insta::assert_snapshot!(csv);
+
+    let json = json(&results);
+    assert!(
+        !json.contains("\"server\":"),
+        "no repetition has server usage"
+    );
+    assert_eq!(RunResults::from_json(&json).unwrap(), results);
+}
+
+#[test]
+fn an_ecs_report_draws_no_chart_of_what_was_not_measured() {
+    let results = ecs();
+    let charts = crate::charts::charts(&results);
+    let kinds: Vec<ChartKind> = charts.iter().map(|c| c.kind).collect();
+    assert!(kinds.contains(&ChartKind::Throughput) && kinds.contains(&ChartKind::Latency));
+    assert!(
+        !kinds.contains(&ChartKind::Cpu) && !kinds.contains(&ChartKind::Memory),
+        "{kinds:?}"
+    );
+    let page = super::html(&results, &charts);
+    assert_eq!(page.matches("<svg").count(), charts.len());
+    let markdown = super::markdown_with_charts(&results, &charts);
+    assert_eq!(
+        markdown.matches("](charts/").count(),
+        charts.len(),
+        "a link for each chart drawn, none for a chart left out"
+    );
+    assert!(!markdown.contains("](charts/cpu-") && !markdown.contains("](charts/memory-"));
+}
+
+#[test]
+fn tasks_of_an_emulator_are_said_to_be_no_fargate_first() {
+    let mut results = ecs();
+    if let Some(ecs) = &mut results.provenance.ecs {
+        ecs.endpoint = Some("http://127.0.0.1:5050".to_owned());
+    }
+    let markdown = markdown(&results);
+    let first_paragraph = markdown.split("\n\n").nth(1).unwrap();
+    assert_eq!(
+        first_paragraph,
+        "> **Not Fargate: the AWS calls went to an emulator at http://127.0.0.1:5050** (`AWS_ENDPOINT_URL`), so the tasks were its stand-ins and every figure here is of the stand-in server, not of Fargate."
+    );
+}
+
+#[test]
+fn a_run_where_some_cells_lack_server_usage_charts_the_others_in_order() {
+    let mut results = sample();
+    // Axum's 0.5 vCPU /hello cell at 1 connection loses its server usage.
+    let id = "axum/scratch/0.5cpu/hello/c1";
+    let mut cell = results.cells.iter().find(|c| c.id == id).unwrap().clone();
+    for r in &mut cell.repetitions {
+        r.server = None;
+    }
+    let cell = CellResult::measured(cell.cell, cell.repetitions, cell.lifecycle);
+    results.record(cell);
+    let group = results
+        .cells
+        .iter()
+        .find(|c| c.id == id)
+        .unwrap()
+        .cell
+        .group();
+    let cpu = crate::charts::cpu_per_request(&results, &group).unwrap();
+    let names: Vec<(&str, f64)> = cpu
+        .series
+        .iter()
+        .map(|s| (s.name.as_str(), s.points[0].x))
+        .collect();
+    assert_eq!(names, [("hyper", 0.0)], "hyper alone, first on the axis");
+    let memory = crate::charts::memory(&results, &group).unwrap();
+    assert_eq!(memory.series.len(), 1);
+    let markdown = markdown(&results);
+    assert!(markdown.contains(
+        "Throttled periods, server CPU, CPU µs/req, anon and peak show – where the server's usage was not measured"
+    ));
 }

@@ -208,7 +208,7 @@ impl CellCost {
     /// no 2xx. A slower bound of the rate is the dearer bound of the cost; an interval
     /// whose low rate is 0 gives none.
     pub fn of(cell: &Cell, rate: &Estimate, table: &PriceTable) -> Option<CellCost> {
-        let size = cell.cpu_quota()?.fargate_size()?;
+        let size = cell.cpu_quota()?.billed_fargate_size()?;
         let per_million = Platform::ALL
             .into_iter()
             .map(|platform| {

@@ -328,6 +328,16 @@ impl Options {
             None => image_tag(&self.namespace, framework, base),
         }
     }
+
+    /// The image of `framework` by its manifest's `digest` (`sha256:…`):
+    /// `<registry>/<namespace>/<framework>@<digest>`, the one image a tag pointed to when it
+    /// was looked up, whatever is pushed to the tag later.
+    pub fn image_by_digest(&self, framework: Framework, digest: &str) -> String {
+        match &self.registry {
+            Some(registry) => format!("{registry}/{}/{framework}@{digest}", self.namespace),
+            None => format!("{}/{framework}@{digest}", self.namespace),
+        }
+    }
 }
 
 /// `HOST` or `HOST:PORT`, what an image reference has before its first `/` (the rule

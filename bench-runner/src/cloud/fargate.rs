@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bench_core::catalog::{Base, Framework};
 use bench_core::fargate::sizes::FargateSize;
-use bench_core::fargate::taskdef::{self, AwsLogs, Options};
+use bench_core::fargate::taskdef::{self, Options};
 
 mod launch;
 
@@ -64,22 +64,7 @@ fn definitions(
 ) -> Result<(Vec<(Framework, Base)>, Options)> {
     let frameworks = all_if_empty(&args.frameworks, Framework::ALL);
     let bases = all_if_empty(&args.bases, Base::ALL);
-    let logs = match (&args.log_group, region) {
-        (Some(group), Some(region)) => Some(AwsLogs {
-            group: group.clone(),
-            region: region.to_owned(),
-        }),
-        (Some(_), None) => bail!("--log-group needs --region, the region of the group"),
-        (None, _) => None,
-    };
-    let options = Options {
-        registry: args.registry.clone(),
-        namespace: args.namespace.clone(),
-        execution_role_arn: args.execution_role_arn.clone(),
-        logs,
-        port: args.port,
-    };
-    options.validate()?;
+    let options = args.task.options(region)?;
     let images = frameworks
         .iter()
         .flat_map(|&framework| bases.iter().map(move |&base| (framework, base)))

@@ -2,15 +2,17 @@
 //! SDK with an endpoint override. moto registers, runs, describes, stops and deregisters as
 //! ECS does, but runs no container and gives no timestamps: the test stands the real axum
 //! binary on 127.0.0.1 in for the task's container (`--target-host`), started a while after
-//! the launch so the probe has to wait for it. What the runner left in moto is checked with
-//! another client, boto3.
+//! the launch so the probe has to wait for it. `bench-runner run --backend ecs` is tested the
+//! same way: a task per cell, each loaded by oha at the stand-in. What the runner left in moto
+//! is checked with another client, boto3.
 
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use bench_core::catalog::{Base, Framework};
+use bench_core::catalog::{Backend, Base, Framework};
 use bench_core::fargate::timeline::FargateRun;
+use bench_core::results::{Outcome, RunResults};
 
 use crate::moto::Moto;
 use crate::support;
@@ -61,6 +63,17 @@ fn nothing_left(moto: &Moto, after: &str) {
     );
 }
 
+/// moto with the test's cluster and axum's scratch image in its ECR; the default VPC's
+/// subnet and security group, and the image's digest.
+async fn prepared() -> (Moto, (String, String), String) {
+    let moto = Moto::start().await;
+    moto.create_cluster(CLUSTER);
+    let network = moto.default_network();
+    moto.create_repository("benchlab/axum");
+    let digest = moto.put_image("benchlab/axum", "scratch");
+    (moto, network, digest)
+}
+
 /// A service process, killed when dropped.
 struct Service(Child);
 
@@ -73,11 +86,7 @@ impl Drop for Service {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fargate_run_times_a_task_to_its_first_200_and_leaves_nothing() {
-    let moto = Moto::start().await;
-    moto.create_cluster(CLUSTER);
-    let network = moto.default_network();
-    moto.create_repository("benchlab/axum");
-    moto.put_image("benchlab/axum", "scratch");
+    let (moto, network, _) = prepared().await;
     let axum = support::binaries().await[&Framework::Axum].path.clone();
     let port = bench_runner::server::free_port().expect("a free port");
     let tmp = tempfile::tempdir().expect("a temporary directory");
@@ -186,11 +195,7 @@ async fn fargate_run_times_a_task_to_its_first_200_and_leaves_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fargate_run_errors_name_their_cause_and_leave_nothing() {
-    let moto = Moto::start().await;
-    moto.create_cluster(CLUSTER);
-    let network = moto.default_network();
-    moto.create_repository("benchlab/axum");
-    moto.put_image("benchlab/axum", "scratch");
+    let (moto, network, _) = prepared().await;
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let axum = [
         "--frameworks",
@@ -279,11 +284,7 @@ async fn fargate_run_errors_name_their_cause_and_leave_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fargate_run_interrupted_stops_its_task_and_deregisters() {
-    let moto = Moto::start().await;
-    moto.create_cluster(CLUSTER);
-    let network = moto.default_network();
-    moto.create_repository("benchlab/axum");
-    moto.put_image("benchlab/axum", "scratch");
+    let (moto, network, _) = prepared().await;
     let tmp = tempfile::tempdir().expect("a temporary directory");
     // Nothing listens on the port, so the launch waits for its first 200 until interrupted.
     let port = bench_runner::server::free_port()
@@ -330,4 +331,163 @@ async fn fargate_run_interrupted_stops_its_task_and_deregisters() {
         stderr(&output)
     );
     nothing_left(&moto, "Ctrl-C");
+}
+
+/// `bench-runner run --backend ecs` of axum on scratch, short cells, with moto's environment,
+/// the test's network (if any) and `args`.
+fn run_on_ecs(
+    moto: &Moto,
+    network: Option<&(String, String)>,
+    out: &Path,
+    args: &[&str],
+) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
+    command
+        .args(["run", "--backend", "ecs", "--cluster", CLUSTER])
+        .args(["--registry", REGISTRY]);
+    if let Some((subnet, group)) = network {
+        command.args(["--subnets", subnet, "--security-groups", group]);
+    }
+    command
+        .args(["--frameworks", "axum", "--bases", "scratch"])
+        .args([
+            "--endpoints",
+            "/hello",
+            "--connections",
+            "4",
+            "--rates",
+            "--cross-check",
+        ])
+        .args(["--warmup", "0s", "--duration", "1s", "--repetitions", "2"])
+        .arg("--out")
+        .arg(out)
+        .args(args)
+        .envs(moto.env())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_on_ecs_loads_a_task_per_cell_and_leaves_nothing() {
+    let (moto, network, digest) = prepared().await;
+    let axum = support::binaries().await[&Framework::Axum].path.clone();
+    let port = bench_runner::server::free_port()
+        .expect("a free port")
+        .to_string();
+    // moto runs no container: axum on loopback stands in for every cell's task.
+    let _service = Service(
+        Command::new(&axum)
+            .env("BIND_ADDR", "127.0.0.1")
+            .env("PORT", &port)
+            .env("WORKERS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("axum starts"),
+    );
+    let tmp = tempfile::tempdir().expect("a temporary directory");
+    let out = tmp.path().join("run");
+    let output = run_on_ecs(
+        &moto,
+        Some(&network),
+        &out,
+        &[
+            "--cpus",
+            "0.25,0.5",
+            "--port",
+            &port,
+            "--target-host",
+            "127.0.0.1",
+        ],
+    )
+    .output()
+    .expect("bench-runner runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+
+    let json = std::fs::read_to_string(out.join("results.json")).expect("results.json");
+    let results = RunResults::from_json(&json).expect("results.json reads back");
+    assert_eq!(results.matrix.backend, Backend::Ecs);
+    let ecs = results.provenance.ecs.as_ref().expect("the ECS provenance");
+    assert_eq!(
+        (
+            ecs.cluster.as_str(),
+            ecs.region.as_str(),
+            ecs.registry.as_str()
+        ),
+        (CLUSTER, "us-east-1", REGISTRY)
+    );
+    assert_eq!(ecs.endpoint.as_deref(), Some(moto.endpoint().as_str()));
+    assert_eq!(results.cells.len(), 2, "{:?}", results.cells);
+    for cell in &results.cells {
+        assert_eq!(cell.outcome, Outcome::Measured, "{}", cell.id);
+        assert_eq!(cell.repetitions.len(), 2, "{}", cell.id);
+        for repetition in &cell.repetitions {
+            assert!(repetition.load.ok_2xx > 0, "{}", cell.id);
+            assert_eq!(repetition.server, None, "{}: a task is not read", cell.id);
+        }
+        assert_eq!(cell.artifact.image_id.as_deref(), Some(digest.as_str()));
+        assert_eq!(cell.artifact.binary_sha256, None);
+        assert!(cell.lifecycle.ready_ms.is_some(), "{}", cell.id);
+    }
+    let markdown = std::fs::read_to_string(out.join("results.md")).expect("results.md");
+    for expected in ["not measured", moto.endpoint().as_str()] {
+        assert!(markdown.contains(expected), "{expected}: {markdown}");
+    }
+
+    // Each cell had a task of its own size, of the image by digest.
+    let stopped = moto.tasks(CLUSTER, "STOPPED");
+    let mut sizes: Vec<(String, String)> = stopped
+        .iter()
+        .map(|arn| {
+            let task = moto.describe_task(CLUSTER, arn);
+            let definition = moto.boto(&format!(
+                "d = ecs.describe_task_definition(taskDefinition={:?})['taskDefinition']\n\
+                 print(json.dumps(d, default=str))",
+                task["taskDefinitionArn"].as_str().expect("a definition")
+            ));
+            assert_eq!(
+                definition["containerDefinitions"][0]["image"],
+                format!("{REGISTRY}/benchlab/axum@{digest}")
+            );
+            assert_eq!(definition["status"], "INACTIVE");
+            (
+                definition["cpu"].as_str().unwrap_or_default().to_owned(),
+                definition["memory"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    sizes.sort();
+    assert_eq!(
+        sizes,
+        [("256", "512"), ("512", "1024")].map(|(c, m)| (c.to_owned(), m.to_owned()))
+    );
+    nothing_left(&moto, "a run on ECS");
+
+    // A quota that is no Fargate size, and no subnets, are refused by name.
+    let refused = |name: &str, command: &mut Command| {
+        let output = command.output().expect("bench-runner runs");
+        assert!(!output.status.success(), "{name} succeeded");
+        stderr(&output)
+    };
+    let between_sizes = refused(
+        "between sizes",
+        &mut run_on_ecs(
+            &moto,
+            Some(&network),
+            &tmp.path().join("1.5"),
+            &["--cpus", "1.5"],
+        ),
+    );
+    assert!(
+        between_sizes.contains("cpus") && between_sizes.contains("Fargate"),
+        "{between_sizes}"
+    );
+    let no_subnets = refused(
+        "no subnets",
+        &mut run_on_ecs(&moto, None, &tmp.path().join("no-subnets"), &[]),
+    );
+    assert!(no_subnets.contains("--subnets is missing"), "{no_subnets}");
+    nothing_left(&moto, "refused runs");
 }

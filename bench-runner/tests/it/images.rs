@@ -122,7 +122,7 @@ async fn every_image_serves_hello_as_nonroot() {
         assert_eq!(response.status, 200, "{tag}: GET /hello");
         assert_eq!(response.body, r#"{"message":"Hello, World!"}"#, "{tag}");
 
-        let pid = running.pid();
+        let pid = running.pid().expect("a container has a process");
         let uids = support::process_uids(i64::from(pid))
             .unwrap_or_else(|err| panic!("{tag}: cannot read /proc/{pid}/status: {err}"));
         assert_eq!(uids, [NONROOT; 4], "{tag}: real, effective, saved, fs uid");

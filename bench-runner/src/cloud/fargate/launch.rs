@@ -15,11 +15,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, anyhow, bail};
 use bench_core::catalog::{Base, Framework};
-use bench_core::ecr::EcrHost;
 use bench_core::fargate::sizes::FargateSize;
 use bench_core::fargate::taskdef::{self, Options, TaskDefinition};
 use bench_core::fargate::timeline::{
-    self, AwsTime, DescribedTask, FargateRun, Launch, LaunchFailure, LaunchStage,
+    self, AwsTime, FargateRun, Launch, LaunchFailure, LaunchStage,
 };
 use tokio::task::JoinSet;
 
@@ -58,42 +57,19 @@ impl LaunchPlan {
     /// # Errors
     /// When a value is one ECS would refuse.
     pub fn new(args: &FargateRunArgs) -> Result<LaunchPlan> {
-        let (images, options) = definitions(&args.definitions, args.region.as_deref())?;
-        check_ids("--subnets", "subnet-", &args.subnets)?;
-        check_ids("--security-groups", "sg-", &args.security_groups)?;
-        if args.cluster.is_empty() {
-            bail!("--cluster is empty: give the name or ARN of an ECS cluster");
-        }
+        let (images, options) = definitions(&args.definitions, args.ecs.region.as_deref())?;
         Ok(LaunchPlan {
             images,
             sizes: args.sizes.0.clone(),
             options,
-            network: TaskNetwork {
-                cluster: args.cluster.clone(),
-                subnets: args.subnets.clone(),
-                security_groups: args.security_groups.clone(),
-                assign_public_ip: args.assign_public_ip,
-            },
-            region: args.region.clone(),
+            network: args.ecs.network()?,
+            region: args.ecs.region.clone(),
             launches: args.launches,
             timeout: args.timeout,
             target_host: args.target_host,
             out: args.out.clone(),
         })
     }
-}
-
-/// Every id of `ids` starts with `prefix` and goes on with letters and digits, as VPC ids do.
-fn check_ids(flag: &str, prefix: &str, ids: &[String]) -> Result<()> {
-    for id in ids {
-        let valid = id.strip_prefix(prefix).is_some_and(|rest| {
-            !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
-        });
-        if !valid {
-            bail!("invalid {flag} entry {id:?}: expected an id like {prefix}0123456789abcdef0");
-        }
-    }
-    Ok(())
 }
 
 /// `bench-runner fargate run`.
@@ -196,39 +172,13 @@ fn runner(
     runner
 }
 
-/// For images in ECR, checks that every one is there before anything is registered: a
-/// missing image would otherwise cost a task that stops with CannotPullContainerError.
-/// Images in another registry cannot be checked without its credentials, and are not.
+/// For images in ECR, checks that every one is there before anything is registered.
 async fn check_images(plan: &LaunchPlan, aws: &Aws) -> Result<()> {
-    let Some(registry) = &plan.options.registry else {
-        eprintln!(
-            "warning: without --registry the images are looked for on Docker Hub, where \
-             benchlab publishes none"
-        );
-        return Ok(());
-    };
-    let Some(host) = EcrHost::parse(registry) else {
-        eprintln!("note: {registry} is not ECR: the images are not checked before launch");
-        return Ok(());
-    };
-    let ecr = if host.region == aws.region {
-        aws.clone()
-    } else {
-        Aws::connect(Some(&host.region)).await?
-    };
-    let mut missing = Vec::new();
-    for &(framework, base) in &plan.images {
-        let repository = format!("{}/{framework}", plan.options.namespace);
-        if let Err(err) = aws::ecr_image_exists(&ecr, &repository, base.name()).await {
-            missing.push(format!("{err:#}"));
-        }
-    }
-    if !missing.is_empty() {
-        bail!(
-            "{} of the images to launch cannot be found:\n  {}",
-            missing.len(),
-            missing.join("\n  ")
-        );
+    if aws::ecr_digests(aws, &plan.options, &plan.images)
+        .await?
+        .is_none()
+    {
+        eprintln!("{}", aws::unchecked_registry_note(&plan.options));
     }
     Ok(())
 }
@@ -320,23 +270,6 @@ fn millis(elapsed: Duration) -> f64 {
     elapsed.as_secs_f64() * 1e3
 }
 
-/// Whether ECS has given the task up: it is on its way to STOPPED or there.
-fn stopping(task: &DescribedTask) -> bool {
-    task.desired_status.as_deref() == Some("STOPPED")
-        || matches!(
-            task.last_status.as_deref(),
-            Some("DEACTIVATING" | "STOPPING" | "DEPROVISIONING" | "STOPPED")
-        )
-}
-
-fn stopped_error(task: &DescribedTask, when: &str) -> anyhow::Error {
-    anyhow!(
-        "the task stopped {when}: {}",
-        task.stop_reason()
-            .unwrap_or_else(|| "ECS gave no reason".to_owned())
-    )
-}
-
 /// Register, run, RUNNING, first 200: each step's failure is its stage's.
 async fn launch_steps(
     plan: &LaunchPlan,
@@ -359,34 +292,13 @@ async fn launch_steps(
     launch.run_task_answered_ms = Some(millis(sent.elapsed()));
     launch.task_arn = Some(task.clone());
 
-    let running = loop {
-        let described = ledger
-            .describe(&task)
-            .await
-            .map_err(|err| (LaunchStage::Running, err))?;
+    let running = aws::wait_running(ledger, &task, sent, plan.timeout, |described| {
         launch.polls += 1;
-        if described.last_status.as_deref() == Some("RUNNING") {
-            launch.running_seen_ms = Some(millis(sent.elapsed()));
-            break described;
-        }
-        if stopping(&described) {
-            let err = stopped_error(&described, "before it ran");
-            launch.task = Some(described);
-            return Err((LaunchStage::Running, err));
-        }
-        let status = described.last_status.clone().unwrap_or_default();
-        launch.task = Some(described);
-        if sent.elapsed() > plan.timeout {
-            return Err((
-                LaunchStage::Running,
-                anyhow!(
-                    "not RUNNING within {:?} (--timeout): last status {status}",
-                    plan.timeout
-                ),
-            ));
-        }
-        tokio::time::sleep(DESCRIBE_EVERY).await;
-    };
+        launch.task = Some(described.clone());
+    })
+    .await
+    .map_err(|err| (LaunchStage::Running, err))?;
+    launch.running_seen_ms = Some(millis(sent.elapsed()));
 
     let ip = match plan.target_host {
         Some(ip) => ip,
@@ -455,8 +367,8 @@ async fn probe(
                     .await
                     .map_err(|err| (LaunchStage::Probe, err))?;
                 launch.polls += 1;
-                if stopping(&described) {
-                    let err = stopped_error(&described, "before it answered GET /hello");
+                if aws::stopping(&described) {
+                    let err = aws::stopped_error(&described, "before it answered GET /hello");
                     launch.task = Some(described);
                     probes.abort_all();
                     return Err((LaunchStage::Probe, err));
@@ -464,25 +376,5 @@ async fn probe(
                 launch.task = Some(described);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vpc_ids_are_checked_by_flag() {
-        assert!(check_ids("--subnets", "subnet-", &["subnet-0a1b2c3d".to_owned()]).is_ok());
-        let err = check_ids("--security-groups", "sg-", &["subnet-1".to_owned()])
-            .unwrap_err()
-            .to_string();
-        assert_eq!(
-            err,
-            "invalid --security-groups entry \"subnet-1\": expected an id like \
-             sg-0123456789abcdef0"
-        );
-        assert!(check_ids("--subnets", "subnet-", &["subnet-".to_owned()]).is_err());
-        assert!(check_ids("--subnets", "subnet-", &["subnet-a b".to_owned()]).is_err());
     }
 }
