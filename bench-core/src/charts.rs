@@ -1146,7 +1146,7 @@ fn deploy_timeline_drawn(report: &SwapReport, title: &str) -> (Vec<Series>, Stri
     (series, svg)
 }
 
-type DrawResult = Result<(), Box<dyn std::error::Error + 'static>>;
+pub(crate) type DrawResult = Result<(), Box<dyn std::error::Error + 'static>>;
 
 fn draw(title: &str, f: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult) -> String {
     draw_sized(title, SIZE, f)
@@ -1154,7 +1154,7 @@ fn draw(title: &str, f: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Draw
 
 /// Runs `f` on a white SVG canvas of `size` and returns the SVG; a drawing error (none is
 /// expected: the canvas is memory) leaves a note in the SVG instead of a chart.
-fn draw_sized(
+pub(crate) fn draw_sized(
     title: &str,
     size: (u32, u32),
     f: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> DrawResult,

@@ -203,6 +203,13 @@ pub async fn ecr_digests(
     let Some(host) = options.registry.as_deref().and_then(EcrHost::parse) else {
         return Ok(None);
     };
+    if options.execution_role_arn.is_none() && aws.endpoint.is_none() {
+        eprintln!(
+            "warning: the images are in ECR but no --execution-role-arn is given: Fargate \
+             pulls from ECR with the task execution role, so without one every task stops \
+             with CannotPullContainerError"
+        );
+    }
     let ecr = if host.region == aws.region {
         aws.clone()
     } else {

@@ -19,7 +19,6 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::net::Ipv4Addr;
 
-use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde::de::{self, DeserializeOwned, Visitor};
@@ -1054,8 +1053,6 @@ pub fn chart(run: &FargateRun) -> Option<TimelineChart> {
     })
 }
 
-type DrawResult = Result<(), Box<dyn std::error::Error + 'static>>;
-
 /// The height of the legend's strip under the chart, in pixels.
 const LEGEND_STRIP: u32 = 36;
 
@@ -1083,89 +1080,72 @@ fn draw_bars(title: &str, x_title: &str, bars: &[Bar]) -> String {
         .collect();
     let size = (860, (150 + 40 * n as u32).max(500) + LEGEND_STRIP);
     let margin = 14;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        let draw = |area: &DrawingArea<SVGBackend<'_>, Shift>| -> DrawResult {
-            let (upper, strip) = area.split_vertically(size.1 - LEGEND_STRIP);
-            let mut chart = ChartBuilder::on(&upper)
-                .caption(title, ("sans-serif", 20))
-                .margin(margin)
-                .x_label_area_size(50)
-                .y_label_area_size(250)
-                // Room on the right for each bar's total.
-                .build_cartesian_2d(0f64..max_x * 1.3, -0.6f64..n as f64 - 0.4)?;
-            chart
-                .configure_mesh()
-                .disable_y_mesh()
-                .x_desc(x_title)
-                .y_desc("launch")
-                .y_labels(n)
-                .y_label_formatter(&|v| {
-                    let index = v.round();
-                    if (v - index).abs() < 1e-6 && index >= 0.0 {
-                        names.get(index as usize).cloned().unwrap_or_default()
-                    } else {
-                        String::new()
-                    }
-                })
-                .x_label_formatter(&|x| format!("{x:.0}"))
-                .draw()?;
-            for &phase in &phases {
-                let colour = phase.colour();
-                chart.draw_series(
-                    bars.iter()
-                        .enumerate()
-                        .flat_map(|(row, b)| b.segments.iter().map(move |s| (row, s)))
-                        .filter(|(_, s)| s.phase == phase)
-                        .map(|(row, s)| {
-                            Rectangle::new(
-                                [(s.from_s, y(row) - 0.3), (s.to_s, y(row) + 0.3)],
-                                colour.filled(),
-                            )
-                        }),
-                )?;
-            }
-            let left = TextStyle::from(("sans-serif", 11).into_font())
-                .pos(Pos::new(HPos::Left, VPos::Center));
-            chart.draw_series(bars.iter().enumerate().filter_map(|(row, b)| {
-                let end = b.segments.iter().map(|s| s.to_s).fold(0.0, f64::max);
-                Some(Text::new(
-                    format!("total {:.2} s", b.total_ms? / 1e3),
-                    (end + max_x * 0.01, y(row)),
-                    left.clone(),
-                ))
-            }))?;
-            // The legend, left to right: a swatch and the phase's name each (about 7 px a
-            // character at 13 px, so that all five fit in the width).
-            let text = TextStyle::from(("sans-serif", 13).into_font())
-                .pos(Pos::new(HPos::Left, VPos::Center));
-            let middle = (LEGEND_STRIP / 2) as i32;
-            let mut x = 2 * margin;
-            for &phase in &phases {
-                strip.draw(&Rectangle::new(
-                    [(x, middle - 6), (x + 20, middle + 6)],
-                    phase.colour().filled(),
-                ))?;
-                strip.draw(&Text::new(phase.name(), (x + 26, middle), text.clone()))?;
-                x += 26 + 7 * phase.name().chars().count() as i32 + 24;
-            }
-            Ok(())
-        };
-        let outcome = root
-            .fill(&WHITE)
-            .map_err(|e| e.to_string())
-            .and_then(|()| draw(&root).map_err(|e| e.to_string()))
-            .and_then(|()| root.present().map_err(|e| e.to_string()));
-        if let Err(err) = outcome {
-            let _ = root.draw(&Text::new(
-                format!("{title}: could not draw: {err}"),
-                (10, 20),
-                ("sans-serif", 14),
-            ));
+    crate::charts::draw_sized(title, size, |area| {
+        let (upper, strip) = area.split_vertically(size.1 - LEGEND_STRIP);
+        let mut chart = ChartBuilder::on(&upper)
+            .caption(title, ("sans-serif", 20))
+            .margin(margin)
+            .x_label_area_size(50)
+            .y_label_area_size(250)
+            // Room on the right for each bar's total.
+            .build_cartesian_2d(0f64..max_x * 1.3, -0.6f64..n as f64 - 0.4)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(x_title)
+            .y_desc("launch")
+            .y_labels(n)
+            .y_label_formatter(&|v| {
+                let index = v.round();
+                if (v - index).abs() < 1e-6 && index >= 0.0 {
+                    names.get(index as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .x_label_formatter(&|x| format!("{x:.0}"))
+            .draw()?;
+        for &phase in &phases {
+            let colour = phase.colour();
+            chart.draw_series(
+                bars.iter()
+                    .enumerate()
+                    .flat_map(|(row, b)| b.segments.iter().map(move |s| (row, s)))
+                    .filter(|(_, s)| s.phase == phase)
+                    .map(|(row, s)| {
+                        Rectangle::new(
+                            [(s.from_s, y(row) - 0.3), (s.to_s, y(row) + 0.3)],
+                            colour.filled(),
+                        )
+                    }),
+            )?;
         }
-    }
-    svg
+        let left =
+            TextStyle::from(("sans-serif", 11).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        chart.draw_series(bars.iter().enumerate().filter_map(|(row, b)| {
+            let end = b.segments.iter().map(|s| s.to_s).fold(0.0, f64::max);
+            Some(Text::new(
+                format!("total {:.2} s", b.total_ms? / 1e3),
+                (end + max_x * 0.01, y(row)),
+                left.clone(),
+            ))
+        }))?;
+        // The legend, left to right: a swatch and the phase's name each (about 7 px a
+        // character at 13 px, so that all five fit in the width).
+        let text =
+            TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        let middle = (LEGEND_STRIP / 2) as i32;
+        let mut x = 2 * margin;
+        for &phase in &phases {
+            strip.draw(&Rectangle::new(
+                [(x, middle - 6), (x + 20, middle + 6)],
+                phase.colour().filled(),
+            ))?;
+            strip.draw(&Text::new(phase.name(), (x + 26, middle), text.clone()))?;
+            x += 26 + 7 * phase.name().chars().count() as i32 + 24;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

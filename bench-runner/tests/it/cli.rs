@@ -436,20 +436,25 @@ fn bad_fargate_plan_arguments_are_refused_by_flag_and_nothing_is_written() {
 fn fargate_plan_writes_one_definition_per_image_and_size_and_their_array() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let out = dir.path().to_str().expect("a UTF-8 path");
-    let output = bench_runner(&[
-        "fargate",
-        "plan",
-        "--frameworks",
-        "axum",
-        "--bases",
-        "scratch",
-        "--sizes",
-        "0.5",
-        "--out",
-        out,
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    // axum on scratch at `size`, into `out`: it must succeed; its stderr.
+    let plan = |size: &str| {
+        let output = bench_runner(&[
+            "fargate",
+            "plan",
+            "--frameworks",
+            "axum",
+            "--bases",
+            "scratch",
+            "--sizes",
+            size,
+            "--out",
+            out,
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr
+    };
+    plan("0.5");
     let files = files_in(dir.path());
     let family = "benchlab-axum-scratch-0_5vcpu-1gb";
     assert_eq!(
@@ -482,20 +487,7 @@ fn fargate_plan_writes_one_definition_per_image_and_size_and_their_array() {
     );
 
     // Planned again with another size, the directory holds the new plan only.
-    let output = bench_runner(&[
-        "fargate",
-        "plan",
-        "--frameworks",
-        "axum",
-        "--bases",
-        "scratch",
-        "--sizes",
-        "1",
-        "--out",
-        out,
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
+    let stderr = plan("1");
     assert!(
         stderr.contains("removed a definition of an earlier plan"),
         "{stderr}"

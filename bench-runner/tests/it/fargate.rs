@@ -77,6 +77,23 @@ async fn prepared() -> (Moto, (String, String), String) {
 /// A service process, killed when dropped.
 struct Service(Child);
 
+impl Service {
+    /// axum's static binary on 127.0.0.1:`port`, standing in for a task's container.
+    async fn axum(port: &str) -> Service {
+        let axum = &support::binaries().await[&Framework::Axum].path;
+        Service(
+            Command::new(axum)
+                .env("BIND_ADDR", "127.0.0.1")
+                .env("PORT", port)
+                .env("WORKERS", "1")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("axum starts"),
+        )
+    }
+}
+
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -87,7 +104,8 @@ impl Drop for Service {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fargate_run_times_a_task_to_its_first_200_and_leaves_nothing() {
     let (moto, network, _) = prepared().await;
-    let axum = support::binaries().await[&Framework::Axum].path.clone();
+    // Built before the launch, so that the stand-in comes up when the test says.
+    support::binaries().await;
     let port = bench_runner::server::free_port().expect("a free port");
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let out = tmp.path().join("fargate");
@@ -116,16 +134,7 @@ async fn fargate_run_times_a_task_to_its_first_200_and_leaves_nothing() {
     .expect("bench-runner starts");
     // The task's "container" comes up late, as a real one would.
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let _service = Service(
-        Command::new(&axum)
-            .env("BIND_ADDR", "127.0.0.1")
-            .env("PORT", &port_arg)
-            .env("WORKERS", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("axum starts"),
-    );
+    let _service = Service::axum(&port_arg).await;
     let output = runner.wait_with_output().expect("bench-runner finishes");
     assert!(output.status.success(), "{}", stderr(&output));
 
@@ -372,21 +381,11 @@ fn run_on_ecs(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_on_ecs_loads_a_task_per_cell_and_leaves_nothing() {
     let (moto, network, digest) = prepared().await;
-    let axum = support::binaries().await[&Framework::Axum].path.clone();
     let port = bench_runner::server::free_port()
         .expect("a free port")
         .to_string();
     // moto runs no container: axum on loopback stands in for every cell's task.
-    let _service = Service(
-        Command::new(&axum)
-            .env("BIND_ADDR", "127.0.0.1")
-            .env("PORT", &port)
-            .env("WORKERS", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("axum starts"),
-    );
+    let _service = Service::axum(&port).await;
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let out = tmp.path().join("run");
     let output = run_on_ecs(
