@@ -22,19 +22,23 @@ const REGISTRY: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
 const CLUSTER: &str = "benchlab-test";
 
-/// `bench-runner fargate run` with moto's environment, the test's network and `args`.
-fn fargate_run(moto: &Moto, network: &(String, String), out: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
-    command
-        .args([
-            "fargate",
-            "run",
-            "--cluster",
-            CLUSTER,
-            "--registry",
-            REGISTRY,
-        ])
-        .args(["--subnets", &network.0, "--security-groups", &network.1])
+/// bench-runner's `command` (a subcommand and its first flags) against moto, in the test's
+/// cluster with its registry and network (if any), writing to `out`, with `args` last.
+fn bench_runner(
+    moto: &Moto,
+    command: &[&str],
+    network: Option<&(String, String)>,
+    out: &Path,
+    args: &[&str],
+) -> Command {
+    let mut runner = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
+    runner
+        .args(command)
+        .args(["--cluster", CLUSTER, "--registry", REGISTRY]);
+    if let Some((subnet, group)) = network {
+        runner.args(["--subnets", subnet, "--security-groups", group]);
+    }
+    runner
         .arg("--out")
         .arg(out)
         .args(args)
@@ -42,7 +46,12 @@ fn fargate_run(moto: &Moto, network: &(String, String), out: &Path, args: &[&str
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    command
+    runner
+}
+
+/// `bench-runner fargate run` with moto's environment, the test's network and `args`.
+fn fargate_run(moto: &Moto, network: &(String, String), out: &Path, args: &[&str]) -> Command {
+    bench_runner(moto, &["fargate", "run"], Some(network), out, args)
 }
 
 fn stderr(output: &Output) -> String {
@@ -350,32 +359,28 @@ fn run_on_ecs(
     out: &Path,
     args: &[&str],
 ) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_bench-runner"));
-    command
-        .args(["run", "--backend", "ecs", "--cluster", CLUSTER])
-        .args(["--registry", REGISTRY]);
-    if let Some((subnet, group)) = network {
-        command.args(["--subnets", subnet, "--security-groups", group]);
-    }
-    command
-        .args(["--frameworks", "axum", "--bases", "scratch"])
-        .args([
-            "--endpoints",
-            "/hello",
-            "--connections",
-            "4",
-            "--rates",
-            "--cross-check",
-        ])
-        .args(["--warmup", "0s", "--duration", "1s", "--repetitions", "2"])
-        .arg("--out")
-        .arg(out)
-        .args(args)
-        .envs(moto.env())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
+    let command = [
+        "run",
+        "--backend",
+        "ecs",
+        "--frameworks",
+        "axum",
+        "--bases",
+        "scratch",
+        "--endpoints",
+        "/hello",
+        "--connections",
+        "4",
+        "--rates",
+        "--cross-check",
+        "--warmup",
+        "0s",
+        "--duration",
+        "1s",
+        "--repetitions",
+        "2",
+    ];
+    bench_runner(moto, &command, network, out, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
